@@ -1,0 +1,615 @@
+// Package store is vplanet's source of truth: the feeds listed in feeds.txt,
+// what the crawler learned about them, and their posts.
+//
+// It is an embedded SQLite database in WAL mode (modernc.org/sqlite, pure Go,
+// so vplanet stays one static binary). WAL lets a one-shot `vplanet crawl`
+// write while `vplanet serve` reads, which an exclusive file lock such as
+// Bleve's or bbolt's would not. Every write runs in an immediate transaction,
+// so writers from several processes take turns instead of failing, and the
+// change sequence they hand out is committed in order: a reader that follows
+// "seq > last seen" never skips a change.
+//
+// The SQL stays portable (integer times, no SQLite-only types) so a PostgreSQL
+// backend can be added for deployments that outgrow one machine.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+
+	"vplanet"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is the store. It is safe for concurrent use, and several processes may
+// open the same file at once.
+type DB struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+// Open opens the store at path, creating it and applying migrations as
+// needed.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := mkdirAll(dir); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
+	// busy_timeout makes a writer wait for another process's transaction
+	// instead of failing; synchronous=NORMAL in WAL mode never corrupts the
+	// database and keeps every committed transaction across a process crash
+	// (kill -9); only a power loss may roll back the last few.
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_txlock=immediate" +
+		"&_pragma=busy_timeout(30000)" +
+		"&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(NORMAL)" +
+		"&_pragma=foreign_keys(1)"
+	sqlDB, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db := &DB{db: sqlDB, now: time.Now}
+	if err := db.migrate(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close closes the store.
+func (db *DB) Close() error {
+	return db.db.Close()
+}
+
+// migrate applies the embedded migrations that the database has not seen,
+// each in its own transaction, recording progress in PRAGMA user_version.
+func (db *DB) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var version int
+	if err := db.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > len(names) {
+		return fmt.Errorf("schema version %d is newer than this vplanet knows (%d): upgrade vplanet", version, len(names))
+	}
+	for i := version; i < len(names); i++ {
+		body, err := migrations.ReadFile(names[i])
+		if err != nil {
+			return err
+		}
+		err = db.inTx(ctx, func(tx *sql.Tx) error {
+			// user_version is read again inside the write transaction, so
+			// two processes starting at once apply each migration once.
+			var v int
+			if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+				return err
+			}
+			if v > i {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", names[i], err)
+			}
+			_, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(i+1))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction, committing when it returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// SyncFeeds makes the store's feed list match feeds.txt. New lines are added;
+// a listed feed that had been removed comes back, and its posts return to
+// search; a feed no longer listed is marked removed and its posts leave
+// search (they stay in the store). A line whose name or language changed
+// clears a Gone status, so the operator can ask for a retry.
+func (db *DB) SyncFeeds(ctx context.Context, srcs []vplanet.FeedSource) (added, removed int, err error) {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		added, removed = 0, 0
+		existing, err := findFeeds(ctx, tx, vplanet.FeedFilter{})
+		if err != nil {
+			return err
+		}
+		byURL := make(map[string]*vplanet.Feed, len(existing))
+		slugs := make(map[string]bool, len(existing))
+		for _, f := range existing {
+			byURL[f.URL] = f
+			slugs[f.Slug] = true
+		}
+		listed := make(map[string]bool, len(srcs))
+		now := db.now().UTC()
+		for _, src := range srcs {
+			if listed[src.URL] {
+				continue // listed twice: one feed
+			}
+			listed[src.URL] = true
+			f, ok := byURL[src.URL]
+			if !ok {
+				slug := uniqueSlug(Slug(src.URL), slugs)
+				slugs[slug] = true
+				_, err := tx.ExecContext(ctx,
+					`INSERT INTO feeds (slug, url, name, lang, status, created) VALUES (?, ?, ?, ?, ?, ?)`,
+					slug, src.URL, src.Name, src.Lang, vplanet.StatusNew, millis(now))
+				if err != nil {
+					return fmt.Errorf("add feed %s: %w", src.URL, err)
+				}
+				added++
+				continue
+			}
+			status := f.Status
+			changed := f.Name != src.Name || f.Lang != src.Lang
+			switch {
+			case status == vplanet.StatusRemoved:
+				status = vplanet.StatusNew
+			case status == vplanet.StatusGone && changed:
+				status = vplanet.StatusNew
+			}
+			if !changed && status == f.Status {
+				continue
+			}
+			_, err := tx.ExecContext(ctx,
+				`UPDATE feeds SET name = ?, lang = ?, status = ?, next_attempt = CASE WHEN ? THEN 0 ELSE next_attempt END WHERE id = ?`,
+				src.Name, src.Lang, status, status != f.Status, f.ID)
+			if err != nil {
+				return fmt.Errorf("update feed %s: %w", src.URL, err)
+			}
+			// The blog's name is indexed with its posts, and a returning
+			// feed's posts become visible again: either way they change.
+			if err := bumpFeedPosts(ctx, tx, f.ID); err != nil {
+				return err
+			}
+		}
+		for _, f := range existing {
+			if listed[f.URL] || f.Status == vplanet.StatusRemoved {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE feeds SET status = ? WHERE id = ?`, vplanet.StatusRemoved, f.ID); err != nil {
+				return fmt.Errorf("remove feed %s: %w", f.URL, err)
+			}
+			if err := bumpFeedPosts(ctx, tx, f.ID); err != nil {
+				return err
+			}
+			removed++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: sync feeds: %w", err)
+	}
+	return added, removed, nil
+}
+
+// bumpFeedPosts gives every post of a feed a new sequence number, so the
+// index picks up a change in the feed's visibility or name.
+func bumpFeedPosts(ctx context.Context, tx *sql.Tx, feedID int64) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM posts WHERE feed_id = ? ORDER BY seq`, feedID)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	seq, err := reserveSeq(ctx, tx, len(ids))
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `UPDATE posts SET seq = ? WHERE id = ?`, seq, id); err != nil {
+			return err
+		}
+		seq++
+	}
+	return nil
+}
+
+// reserveSeq takes n numbers from the change sequence and returns the first.
+func reserveSeq(ctx context.Context, tx *sql.Tx, n int) (int64, error) {
+	var last int64
+	err := tx.QueryRowContext(ctx,
+		`UPDATE counters SET value = value + ? WHERE name = 'seq' RETURNING value`, n).Scan(&last)
+	if err != nil {
+		return 0, fmt.Errorf("reserve sequence: %w", err)
+	}
+	return last - int64(n) + 1, nil
+}
+
+// Slug derives a short, readable identifier for a feed from its URL: the host
+// without "www.", then the path's words joined by dashes
+// ("https://blogs.vmware.com/vsphere/" → "blogs.vmware.com-vsphere").
+func Slug(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return "feed"
+	}
+	var b strings.Builder
+	b.WriteString(strings.TrimPrefix(strings.ToLower(u.Hostname()), "www."))
+	for _, part := range strings.FieldsFunc(strings.ToLower(u.Path), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_')
+	}) {
+		switch part {
+		case "feed", "rss", "atom", "index.xml", "feed.xml", "rss.xml", "atom.xml", "index.rdf", "rss2":
+			continue // the blog, not its feed, names the slug
+		}
+		b.WriteByte('-')
+		b.WriteString(part)
+	}
+	s := b.String()
+	if len(s) > 60 {
+		s = s[:60]
+	}
+	return strings.Trim(s, "-.")
+}
+
+func uniqueSlug(base string, taken map[string]bool) string {
+	if base == "" {
+		base = "feed"
+	}
+	if !taken[base] {
+		return base
+	}
+	for i := 2; ; i++ {
+		s := base + "-" + strconv.Itoa(i)
+		if !taken[s] {
+			return s
+		}
+	}
+}
+
+const feedColumns = `f.id, f.slug, f.url, f.name, f.lang, f.feed_url, f.title, f.site_url, f.status,
+	f.etag, f.last_modified, f.last_success, f.last_attempt, f.next_attempt, f.last_error,
+	f.error_count, f.redirect,
+	(SELECT COUNT(*) FROM posts p WHERE p.feed_id = f.id)`
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// FindFeeds returns the feeds that match f, ordered by ID, with PostCount
+// filled.
+func (db *DB) FindFeeds(ctx context.Context, f vplanet.FeedFilter) ([]*vplanet.Feed, error) {
+	feeds, err := findFeeds(ctx, db.db, f)
+	if err != nil {
+		return nil, fmt.Errorf("store: find feeds: %w", err)
+	}
+	return feeds, nil
+}
+
+func findFeeds(ctx context.Context, q querier, f vplanet.FeedFilter) ([]*vplanet.Feed, error) {
+	where, args := []string{"1 = 1"}, []any{}
+	if f.Active || !f.DueBy.IsZero() {
+		where = append(where, "f.status <> ?")
+		args = append(args, vplanet.StatusRemoved)
+	}
+	if !f.DueBy.IsZero() {
+		where = append(where, "f.status <> ?", "f.next_attempt <= ?")
+		args = append(args, vplanet.StatusGone, millis(f.DueBy))
+	}
+	rows, err := q.QueryContext(ctx,
+		`SELECT `+feedColumns+` FROM feeds f WHERE `+strings.Join(where, " AND ")+` ORDER BY f.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var feeds []*vplanet.Feed
+	for rows.Next() {
+		f, err := scanFeed(rows)
+		if err != nil {
+			return nil, err
+		}
+		feeds = append(feeds, f)
+	}
+	return feeds, rows.Err()
+}
+
+// FindFeed returns the feed with this slug, or an error wrapping
+// vplanet.ErrNotFound.
+func (db *DB) FindFeed(ctx context.Context, slug string) (*vplanet.Feed, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+feedColumns+` FROM feeds f WHERE f.slug = ?`, slug)
+	if err != nil {
+		return nil, fmt.Errorf("store: find feed %q: %w", slug, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: find feed %q: %w", slug, err)
+		}
+		return nil, fmt.Errorf("feed %q: %w", slug, vplanet.ErrNotFound)
+	}
+	f, err := scanFeed(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: find feed %q: %w", slug, err)
+	}
+	return f, nil
+}
+
+func scanFeed(rows *sql.Rows) (*vplanet.Feed, error) {
+	var f vplanet.Feed
+	var success, attempt, next int64
+	err := rows.Scan(&f.ID, &f.Slug, &f.URL, &f.Name, &f.Lang, &f.FeedURL, &f.Title, &f.SiteURL, &f.Status,
+		&f.ETag, &f.LastModified, &success, &attempt, &next, &f.LastError, &f.ErrorCount, &f.Redirect,
+		&f.PostCount)
+	if err != nil {
+		return nil, err
+	}
+	f.LastSuccess, f.LastAttempt, f.NextAttempt = fromMillis(success), fromMillis(attempt), fromMillis(next)
+	return &f, nil
+}
+
+// SaveFetch stores one fetch's outcome atomically: the feed's crawl state and
+// its posts, so a crash never leaves a remembered ETag without the posts that
+// came with it. Posts are upserted by ID: a new ID is created; an existing one
+// whose Hash differs is updated in place, keeping FirstSeen and the feed that
+// first brought it (unless that feed has left feeds.txt); an unchanged one
+// costs nothing. posts may be nil (a 304, an error).
+func (db *DB) SaveFetch(ctx context.Context, feed *vplanet.Feed, posts []*vplanet.Post) (created, updated int, err error) {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		created, updated = 0, 0
+		res, err := tx.ExecContext(ctx, `UPDATE feeds SET feed_url = ?, title = ?, site_url = ?, status = ?,
+			etag = ?, last_modified = ?, last_success = ?, last_attempt = ?, next_attempt = ?,
+			last_error = ?, error_count = ?, redirect = ? WHERE id = ?`,
+			feed.FeedURL, feed.Title, feed.SiteURL, feed.Status, feed.ETag, feed.LastModified,
+			millis(feed.LastSuccess), millis(feed.LastAttempt), millis(feed.NextAttempt),
+			feed.LastError, feed.ErrorCount, feed.Redirect, feed.ID)
+		if err != nil {
+			return fmt.Errorf("update feed: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("feed %d: %w", feed.ID, vplanet.ErrNotFound)
+		}
+		for _, p := range posts {
+			c, u, err := savePost(ctx, tx, feed.ID, p, db.now().UTC())
+			if err != nil {
+				return fmt.Errorf("save post %s: %w", p.ID, err)
+			}
+			created += c
+			updated += u
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: save fetch of %s: %w", feed.URL, err)
+	}
+	return created, updated, nil
+}
+
+func savePost(ctx context.Context, tx *sql.Tx, feedID int64, p *vplanet.Post, now time.Time) (created, updated int, err error) {
+	var hash, ownerStatus string
+	var owner int64
+	err = tx.QueryRowContext(ctx,
+		`SELECT p.hash, p.feed_id, f.status FROM posts p JOIN feeds f ON f.id = p.feed_id WHERE p.id = ?`, p.ID).
+		Scan(&hash, &owner, &ownerStatus)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		seq, err := reserveSeq(ctx, tx, 1)
+		if err != nil {
+			return 0, 0, err
+		}
+		published := p.Published
+		if published.IsZero() {
+			published = now
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO posts (id, feed_id, guid, url, title, author, published,
+			updated, content, text, lang, hash, first_seen, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, feedID, p.GUID, p.URL, p.Title, p.Author, millis(published), millis(p.Updated),
+			p.Content, p.Text, p.Lang, p.Hash, millis(now), seq)
+		return 1, 0, err
+	case err != nil:
+		return 0, 0, err
+	}
+	// A post that another feed brought first stays with that feed, unless
+	// that feed has left feeds.txt and this one carries it on.
+	moved := owner != feedID && ownerStatus == vplanet.StatusRemoved
+	if hash == p.Hash && !moved {
+		return 0, 0, nil
+	}
+	if owner != feedID && !moved {
+		feedID = owner
+	}
+	seq, err := reserveSeq(ctx, tx, 1)
+	if err != nil {
+		return 0, 0, err
+	}
+	published := p.Published
+	if published.IsZero() {
+		// Keep the date it had rather than moving it to now.
+		_, err = tx.ExecContext(ctx, `UPDATE posts SET feed_id = ?, guid = ?, url = ?, title = ?, author = ?,
+			updated = ?, content = ?, text = ?, lang = ?, hash = ?, seq = ? WHERE id = ?`,
+			feedID, p.GUID, p.URL, p.Title, p.Author, millis(p.Updated), p.Content, p.Text, p.Lang, p.Hash, seq, p.ID)
+	} else {
+		_, err = tx.ExecContext(ctx, `UPDATE posts SET feed_id = ?, guid = ?, url = ?, title = ?, author = ?,
+			published = ?, updated = ?, content = ?, text = ?, lang = ?, hash = ?, seq = ? WHERE id = ?`,
+			feedID, p.GUID, p.URL, p.Title, p.Author, millis(published), millis(p.Updated), p.Content, p.Text,
+			p.Lang, p.Hash, seq, p.ID)
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	return 0, 1, nil
+}
+
+const postColumns = `p.id, p.feed_id, p.guid, p.url, p.title, p.author, p.published, p.updated,
+	p.content, p.text, p.lang, p.hash, p.first_seen, p.seq, f.status <> 'removed', f.slug,
+	CASE WHEN f.name <> '' THEN f.name WHEN f.title <> '' THEN f.title ELSE f.url END`
+
+func scanPosts(rows *sql.Rows) ([]*vplanet.Post, error) {
+	defer rows.Close()
+	var posts []*vplanet.Post
+	for rows.Next() {
+		var p vplanet.Post
+		var published, updated, firstSeen int64
+		err := rows.Scan(&p.ID, &p.FeedID, &p.GUID, &p.URL, &p.Title, &p.Author, &published, &updated,
+			&p.Content, &p.Text, &p.Lang, &p.Hash, &firstSeen, &p.Seq, &p.Visible, &p.BlogSlug, &p.BlogName)
+		if err != nil {
+			return nil, err
+		}
+		p.Published, p.Updated, p.FirstSeen = fromMillis(published), fromMillis(updated), fromMillis(firstSeen)
+		posts = append(posts, &p)
+	}
+	return posts, rows.Err()
+}
+
+// FindPosts returns the posts with these IDs, visible or not, in the order of
+// ids; unknown IDs are skipped.
+func (db *DB) FindPosts(ctx context.Context, ids []string) ([]*vplanet.Post, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p JOIN feeds f ON f.id = p.feed_id
+		WHERE p.id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: find posts: %w", err)
+	}
+	posts, err := scanPosts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: find posts: %w", err)
+	}
+	byID := make(map[string]*vplanet.Post, len(posts))
+	for _, p := range posts {
+		byID[p.ID] = p
+	}
+	ordered := posts[:0]
+	for _, id := range ids {
+		if p, ok := byID[id]; ok {
+			ordered = append(ordered, p)
+			delete(byID, id) // an ID asked for twice comes back once
+		}
+	}
+	return ordered, nil
+}
+
+// RecentPosts returns visible posts, newest first.
+func (db *DB) RecentPosts(ctx context.Context, f vplanet.PostFilter) ([]*vplanet.Post, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	query := `SELECT ` + postColumns + ` FROM posts p JOIN feeds f ON f.id = p.feed_id
+		WHERE f.status <> 'removed'`
+	args := []any{}
+	if f.FeedID != 0 {
+		query += ` AND p.feed_id = ?`
+		args = append(args, f.FeedID)
+	}
+	query += ` ORDER BY p.published DESC, p.id LIMIT ?`
+	args = append(args, limit)
+	rows, err := db.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: recent posts: %w", err)
+	}
+	posts, err := scanPosts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: recent posts: %w", err)
+	}
+	return posts, nil
+}
+
+// Changes returns the posts whose Seq is above after, in Seq order, at most
+// limit of them. The index follows the store with it: it indexes the visible
+// ones and deletes the others.
+func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]*vplanet.Post, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p JOIN feeds f ON f.id = p.feed_id
+		WHERE p.seq > ? ORDER BY p.seq LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: changes after %d: %w", after, err)
+	}
+	posts, err := scanPosts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: changes after %d: %w", after, err)
+	}
+	return posts, nil
+}
+
+// MaxSeq returns the newest change's sequence number (0 for an empty store).
+func (db *DB) MaxSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	if err := db.db.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = 'seq'`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("store: max seq: %w", err)
+	}
+	return seq, nil
+}
+
+// CountPosts returns the number of visible posts.
+func (db *DB) CountPosts(ctx context.Context) (int, error) {
+	var n int
+	err := db.db.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM posts p JOIN feeds f ON f.id = p.feed_id WHERE f.status <> 'removed'`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count posts: %w", err)
+	}
+	return n, nil
+}
+
+// Backup writes a consistent copy of the store to path, which must not exist.
+// It reads one snapshot, so crawls and the server may go on writing.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	if _, err := db.db.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		return fmt.Errorf("store: backup to %s: %w", path, err)
+	}
+	return nil
+}
+
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
