@@ -1,0 +1,348 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"vplanet/server"
+
+	"vplanet/index"
+)
+
+func runCrawl(ctx context.Context, env *cmdEnv, args []string) error {
+	var cfg config
+	fs := newFlagSet(env, "crawl", &cfg)
+	all := fs.Bool("all", false, "crawl every feed now, not only those that are due")
+	wait := fs.Duration("wait", 0, "how long to wait for a crawl already running (0: exit at once with code 3)")
+	quiet := fs.Bool("quiet", false, "no progress bar, even on a terminal")
+	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("crawl takes no arguments, got %q", fs.Args())
+	}
+	// In cron's mail only the summary and errors appear; on a terminal a
+	// progress bar shows the run going.
+	if cfg.logLevel == "info" && !env.terminal(env.stderr) {
+		cfg.logLevel = "warn"
+	}
+	log, err := cfg.logger(env.stderr)
+	if err != nil {
+		return err
+	}
+	db, err := cfg.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	var progress func(done, total int)
+	var bar *progressbar.ProgressBar
+	if !*quiet && env.terminal(env.stderr) {
+		progress = func(done, total int) {
+			if bar == nil {
+				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(env.stderr),
+					progressbar.OptionSetDescription("crawling"), progressbar.OptionShowCount(),
+					progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
+			}
+			bar.Set(done)
+		}
+	}
+	sum, err := crawlOnce(ctx, &cfg, db, log, *all, *wait, progress)
+	if bar != nil {
+		bar.Finish()
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stdout, sum.String())
+	return nil
+}
+
+// searchHit and searchResult are what the terminal prints of /api/search's
+// answer.
+type searchHit struct {
+	ID        string    `json:"id"`
+	Title     string    `json:"title"`
+	URL       string    `json:"url"`
+	Blog      string    `json:"blog"`
+	Published time.Time `json:"published"`
+	Lang      string    `json:"lang"`
+	Snippet   string    `json:"snippet"`
+}
+
+type searchResult struct {
+	Query  string      `json:"query"`
+	Total  uint64      `json:"total"`
+	TookMS float64     `json:"took_ms"`
+	Hits   []searchHit `json:"hits"`
+}
+
+func runSearch(ctx context.Context, env *cmdEnv, args []string) error {
+	var cfg config
+	fs := newFlagSet(env, "search", &cfg)
+	asJSON := fs.Bool("json", false, "print /api/search's JSON")
+	limit := fs.Int("limit", 10, "how many results, 1 to 100")
+	offset := fs.Int("offset", 0, "skip this many results")
+	sort := fs.String("sort", "relevance", "relevance or date")
+	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	q := strings.Join(fs.Args(), " ")
+	if strings.TrimSpace(q) == "" {
+		return usagef("search: give a query, such as: vplanet search VCHA")
+	}
+	c := findServer(ctx, &cfg)
+	if c == nil {
+		local, closeAll, err := openLocal(ctx, &cfg, env, true)
+		if err != nil {
+			return fmt.Errorf("search: %w", err)
+		}
+		defer closeAll()
+		c = local
+	}
+	var raw json.RawMessage
+	v := url.Values{"q": {q}, "limit": {strconv.Itoa(*limit)}, "offset": {strconv.Itoa(*offset)}, "sort": {*sort}}
+	if _, err := c.do(ctx, http.MethodGet, "/api/search", v, &raw); err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	if *asJSON {
+		return writeJSON(env.stdout, raw)
+	}
+	var res searchResult
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	printResults(env.stdout, &res, env.terminal(env.stdout))
+	return nil
+}
+
+// openLocal opens the store and the index in this process and returns a
+// client that asks a server built on them. With catchUp, it first brings the
+// index up to date with the store, as no server keeps it caught up.
+func openLocal(ctx context.Context, cfg *config, env *cmdEnv, catchUp bool) (*client, func(), error) {
+	log, err := cfg.logger(env.stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := cfg.openStore(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ix, err := index.Open(cfg.indexPath(), index.Options{Logger: log})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	closeAll := func() {
+		ix.Close()
+		db.Close()
+	}
+	if catchUp {
+		if _, err := ix.CatchUp(ctx, db, nil); err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+	}
+	h := server.NewServer(server.Config{Logger: log}, db, ix)
+	return localClient(h), closeAll, nil
+}
+
+// printResults writes results for a person: marked words in bold on a
+// terminal, between asterisks elsewhere.
+func printResults(w io.Writer, res *searchResult, color bool) {
+	mark, unmark := "*", "*"
+	if color {
+		mark, unmark = "\x1b[1;33m", "\x1b[0m"
+	}
+	fmt.Fprintf(w, "%d results for %q (%.1f ms)\n", res.Total, res.Query, res.TookMS)
+	for _, h := range res.Hits {
+		snippet := strings.NewReplacer("<mark>", mark, "</mark>", unmark).Replace(h.Snippet)
+		fmt.Fprintf(w, "\n%s\n  %s · %s · %s\n  %s\n  %s\n", h.Title, h.Blog, h.Published.Format(time.DateOnly), h.Lang, h.URL, html.UnescapeString(snippet))
+	}
+}
+
+func runReindex(ctx context.Context, env *cmdEnv, args []string) error {
+	var cfg config
+	fs := newFlagSet(env, "reindex", &cfg)
+	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	start := time.Now()
+	if c := findServer(ctx, &cfg); c != nil {
+		// The server rebuilds beside the live index and keeps answering
+		// from the old one until the swap; wait for it here.
+		if _, err := c.do(ctx, http.MethodPost, "/api/reindex", nil, nil); err != nil {
+			return fmt.Errorf("reindex: %w", err)
+		}
+		for {
+			var h struct {
+				Status   string `json:"status"`
+				Progress int    `json:"progress"`
+			}
+			code, err := c.do(ctx, http.MethodGet, "/healthz", nil, &h)
+			if err != nil && code != http.StatusServiceUnavailable {
+				return fmt.Errorf("reindex: %w", err)
+			}
+			if code == http.StatusOK {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+		fmt.Fprintf(env.stdout, "reindexed by the running server in %.1fs\n", time.Since(start).Seconds())
+		return nil
+	}
+	log, err := cfg.logger(env.stderr)
+	if err != nil {
+		return err
+	}
+	db, err := cfg.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ix, err := index.Open(cfg.indexPath(), index.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("reindex: %w", err)
+	}
+	defer ix.Close()
+	total, err := db.CountPosts(ctx)
+	if err != nil {
+		return err
+	}
+	var progress func(int)
+	if env.terminal(env.stderr) {
+		bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(env.stderr),
+			progressbar.OptionSetDescription("indexing"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+		progress = func(n int) { bar.Set(n) }
+		defer bar.Finish()
+	}
+	if err := ix.Rebuild(ctx, db, progress); err != nil {
+		return fmt.Errorf("reindex: %w", err)
+	}
+	n, _ := ix.DocCount()
+	fmt.Fprintf(env.stdout, "reindexed %d posts in %.1fs\n", n, time.Since(start).Seconds())
+	return nil
+}
+
+// feedStatus is what the terminal prints of /api/feeds's answer.
+type feedStatus struct {
+	ID          string    `json:"id"`
+	Status      string    `json:"status"`
+	LastError   string    `json:"last_error"`
+	LastSuccess time.Time `json:"last_success"`
+	NextAttempt time.Time `json:"next_attempt"`
+	Redirect    string    `json:"redirect"`
+	PostCount   int       `json:"post_count"`
+}
+
+func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
+	var cfg config
+	fs := newFlagSet(env, "feeds", &cfg)
+	asJSON := fs.Bool("json", false, "print JSON, the same as /api/feeds")
+	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	c := findServer(ctx, &cfg)
+	if c == nil {
+		local, closeAll, err := openLocal(ctx, &cfg, env, false)
+		if err != nil {
+			return fmt.Errorf("feeds: %w", err)
+		}
+		defer closeAll()
+		c = local
+	}
+	var raw json.RawMessage
+	if _, err := c.do(ctx, http.MethodGet, "/api/feeds", nil, &raw); err != nil {
+		return fmt.Errorf("feeds: %w", err)
+	}
+	if *asJSON {
+		return writeJSON(env.stdout, raw)
+	}
+	var feeds []feedStatus
+	if err := json.Unmarshal(raw, &feeds); err != nil {
+		return fmt.Errorf("feeds: %w", err)
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FEED\tSTATUS\tPOSTS\tLAST SUCCESS\tNEXT ATTEMPT\tLAST ERROR")
+	for _, f := range feeds {
+		problem := f.LastError
+		if f.Redirect != "" {
+			problem = strings.TrimSpace(problem + " (moved: " + f.Redirect + ")")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", f.ID, f.Status, f.PostCount, ago(f.LastSuccess), ago(f.NextAttempt), problem)
+	}
+	return tw.Flush()
+}
+
+// writeJSON writes a JSON answer indented, for people and for jq.
+func writeJSON(w io.Writer, raw json.RawMessage) error {
+	var out bytes.Buffer
+	if err := json.Indent(&out, raw, "", "  "); err != nil {
+		return err
+	}
+	out.WriteByte('\n')
+	_, err := out.WriteTo(w)
+	return err
+}
+
+// ago says when t was (or will be) relative to now, for a person.
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := time.Until(t).Round(time.Second)
+	switch {
+	case d > 0:
+		return "in " + d.String()
+	case d > -time.Second:
+		return "now"
+	}
+	return (-d).String() + " ago"
+}
+
+func runBackup(ctx context.Context, env *cmdEnv, args []string) error {
+	var cfg config
+	fs := newFlagSet(env, "backup", &cfg)
+	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("backup: give one file to write, such as: vplanet backup vplanet-backup.db")
+	}
+	path := fs.Arg(0)
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("backup: %s exists; choose a new file", path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("backup: %w", err)
+	}
+	db, err := cfg.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Backup(ctx, path); err != nil {
+		return err
+	}
+	n, _ := db.CountPosts(ctx)
+	fmt.Fprintf(env.stdout, "wrote %s (%d posts); restore it as %s and run vplanet reindex\n", path, n, cfg.storePath())
+	return nil
+}

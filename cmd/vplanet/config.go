@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"vplanet/crawler"
+	"vplanet/store"
+)
+
+// cmdEnv is what a command gets from the process: the environment and the
+// standard streams.
+type cmdEnv struct {
+	getenv         func(string) string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// config holds the settings every command shares.
+type config struct {
+	data     string // --data: the data directory
+	feeds    string // --feeds: the feed list
+	logLevel string
+	logJSON  bool
+}
+
+// newFlagSet returns a flag set for command name with the shared flags.
+func newFlagSet(env *cmdEnv, name string, cfg *config) *flag.FlagSet {
+	fs := flag.NewFlagSet("vplanet "+name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.StringVar(&cfg.data, "data", "./data", "data `directory`: the store, the index and the crawl lock")
+	fs.StringVar(&cfg.feeds, "feeds", "./feeds.txt", "the feed list `file`")
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.BoolVar(&cfg.logJSON, "log-json", false, "write logs as JSON lines")
+	return fs
+}
+
+// parseFlags sets each flag from its VPLANET_ variable (--base-url from
+// VPLANET_BASE_URL), then from the command line, which wins.
+func parseFlags(fs *flag.FlagSet, env *cmdEnv, args []string) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "VPLANET_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := env.getenv(name); v != "" && err == nil {
+			if e := f.Value.Set(v); e != nil {
+				err = usagef("%s=%q: %v", name, v, e)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return usagef("%s -h: help shown", fs.Name())
+		}
+		return usagef("%v", err)
+	}
+	return nil
+}
+
+// logger returns the structured logger the flags ask for, writing to stderr.
+func (cfg *config) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", cfg.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.logJSON {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+func (cfg *config) storePath() string  { return filepath.Join(cfg.data, "vplanet.db") }
+func (cfg *config) indexPath() string  { return filepath.Join(cfg.data, "index") }
+func (cfg *config) lockPath() string   { return filepath.Join(cfg.data, "crawl.lock") }
+func (cfg *config) serverPath() string { return filepath.Join(cfg.data, "server.json") }
+
+// openStore opens the store in the data directory, saying where it looked
+// when it cannot.
+func (cfg *config) openStore(ctx context.Context) (*store.DB, error) {
+	if err := os.MkdirAll(cfg.data, 0o755); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	return store.Open(ctx, cfg.storePath())
+}
+
+// syncFeeds reads the feed list and makes the store's feeds match it.
+func (cfg *config) syncFeeds(ctx context.Context, db *store.DB, log *slog.Logger) error {
+	f, err := os.Open(cfg.feeds)
+	if err != nil {
+		return fmt.Errorf("feed list: %w (give another with --feeds)", err)
+	}
+	defer f.Close()
+	srcs, err := crawler.ReadFeedList(f)
+	if err != nil {
+		return fmt.Errorf("feed list %s: %w", cfg.feeds, err)
+	}
+	added, removed, err := db.SyncFeeds(ctx, srcs)
+	if err != nil {
+		return err
+	}
+	if added > 0 || removed > 0 {
+		log.Info("feed list changed", "file", cfg.feeds, "feeds", len(srcs), "added", added, "removed", removed)
+	}
+	return nil
+}
+
+// holder describes this process for the crawl lock's next visitor.
+func holder(what string) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s (pid %d on %s, since %s)", what, os.Getpid(), host, nowString())
+}

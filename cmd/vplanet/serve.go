@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"vplanet"
+	"vplanet/crawler"
+	"vplanet/index"
+	"vplanet/server"
+	"vplanet/store"
+)
+
+// serveConfig is serve's own settings.
+type serveConfig struct {
+	config
+	addr     string
+	schedule string
+	baseURL  string
+	tz       string
+}
+
+func runServe(ctx context.Context, env *cmdEnv, args []string) error {
+	var cfg serveConfig
+	fs := newFlagSet(env, "serve", &cfg.config)
+	fs.StringVar(&cfg.addr, "addr", ":8080", "listen `address`")
+	fs.StringVar(&cfg.schedule, "schedule", "@every 30m", "crawl `schedule`: a cron spec (\"*/30 * * * *\", \"@hourly\", \"CRON_TZ=Asia/Tokyo 0 7 * * *\"); \"off\" to only serve")
+	fs.StringVar(&cfg.baseURL, "base-url", "", "public `URL` for absolute links (default: from each request)")
+	fs.StringVar(&cfg.tz, "tz", "Local", "time `zone` for dates and after:/before: (\"Asia/Tokyo\")")
+	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("serve takes no arguments, got %q", fs.Args())
+	}
+	log, err := cfg.logger(env.stderr)
+	if err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(cfg.tz)
+	if err != nil {
+		return usagef("--tz %q: %v", cfg.tz, err)
+	}
+	var sched cron.Schedule
+	if cfg.schedule != "off" {
+		if sched, err = cron.ParseStandard(cfg.schedule); err != nil {
+			return usagef("--schedule %q: %v (want five fields such as \"*/30 * * * *\", or \"@every 30m\")", cfg.schedule, err)
+		}
+	}
+
+	db, err := cfg.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := cfg.syncFeeds(ctx, db, log); err != nil {
+		return err
+	}
+	ix, err := index.Open(cfg.indexPath(), index.Options{Logger: log})
+	if err != nil {
+		if errors.Is(err, vplanet.ErrLocked) {
+			return fmt.Errorf("%w (is another vplanet serve running on %s?)", err, cfg.data)
+		}
+		return err
+	}
+	defer ix.Close()
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	token := make([]byte, 24)
+	rand.Read(token)
+	info := serverInfo{Addr: dialAddr(ln.Addr()), PID: pid(), Token: hex.EncodeToString(token), Started: time.Now().UTC()}
+	if err := writeServerInfo(cfg.serverPath(), info); err != nil {
+		ln.Close()
+		return err
+	}
+	defer removeServerInfo(cfg.serverPath(), info)
+
+	srv := &http.Server{
+		Handler: server.NewServer(server.Config{
+			BaseURL:  cfg.baseURL,
+			Location: loc,
+			Logger:   log,
+			Token:    info.Token,
+		}, db, ix),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("serving", "addr", "http://"+info.Addr+"/", "data", cfg.data, "schedule", cfg.schedule, "version", vplanet.Version)
+
+	// The index follows the store: whatever a crawl commits, from this
+	// process or from cron's, is searchable within a second or two.
+	var wg sync.WaitGroup
+	followCtx, stopFollow := context.WithCancel(context.Background())
+	poke := make(chan struct{}, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ix.Follow(followCtx, db, time.Second, poke)
+	}()
+
+	// Crawls run on the schedule and once at start, never two at once.
+	crawlCtx, stopCrawls := context.WithCancel(context.Background())
+	crawl := func() {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("crawl panicked; serving goes on", "panic", r)
+			}
+		}()
+		sum, err := crawlOnce(crawlCtx, &cfg.config, db, log, false, 0, nil)
+		switch {
+		case errors.Is(err, vplanet.ErrLocked):
+			log.Info("crawl skipped: another crawl is running", "reason", err)
+		case err != nil:
+			log.Error("crawl failed", "err", err)
+		default:
+			log.Info("crawl finished", "summary", sum.String())
+		}
+		select {
+		case poke <- struct{}{}:
+		default:
+		}
+	}
+	var c *cron.Cron
+	if sched != nil {
+		c = cron.New(cron.WithLogger(cronLogger{log}))
+		// The crawl at start goes through the same job as the scheduled
+		// ones, so it too is skipped rather than stacked.
+		job := cron.NewChain(cron.SkipIfStillRunning(cronLogger{log})).Then(cron.FuncJob(crawl))
+		c.Schedule(sched, job)
+		c.Start()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			job.Run()
+		}()
+	}
+
+	select {
+	case err := <-serveErr:
+		stopCrawls()
+		stopFollow()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	// Stop crawls first: each feed's outcome is saved atomically, so
+	// cancelling loses nothing; then let in-flight requests finish.
+	stopCrawls()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	if c != nil {
+		select {
+		case <-c.Stop().Done():
+		case <-shutdownCtx.Done():
+		}
+	}
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("shutdown: requests still running were cut off", "err", err)
+	}
+	stopFollow()
+	wg.Wait()
+	log.Info("stopped")
+	return nil
+}
+
+// crawlOnce brings the store's feeds in line with the feed list, takes the
+// crawl lock, and crawls. A crawl already running makes it wait up to wait,
+// then fail with an error wrapping vplanet.ErrLocked.
+func crawlOnce(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, all bool, wait time.Duration, progress func(done, total int)) (crawler.Summary, error) {
+	lock, err := store.Acquire(ctx, cfg.lockPath(), holder("vplanet crawl"), wait)
+	if err != nil {
+		return crawler.Summary{}, fmt.Errorf("crawl: %w", err)
+	}
+	defer lock.Release()
+	if err := cfg.syncFeeds(ctx, db, log); err != nil {
+		return crawler.Summary{}, err
+	}
+	c := crawler.New(db, crawler.Options{Logger: log})
+	return c.Run(ctx, crawler.RunOptions{All: all, Progress: progress})
+}
+
+// cronLogger lets robfig/cron log through slog.
+type cronLogger struct{ log *slog.Logger }
+
+func (l cronLogger) Info(msg string, kv ...any) { l.log.Debug("cron: "+msg, kv...) }
+func (l cronLogger) Error(err error, msg string, kv ...any) {
+	l.log.Error("cron: "+msg, append(kv, "err", err)...)
+}

@@ -1,0 +1,420 @@
+// Package crawler fetches the feeds listed in feeds.txt, decodes and parses
+// them, normalizes their items into posts and saves each feed's outcome in
+// the store.
+//
+// It is polite (conditional GET, a per-host limit, backoff on errors,
+// Retry-After), robust (timeouts, size limits, any charset, hostile markup)
+// and independent per feed: one broken feed never stops the others.
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"vplanet"
+)
+
+// Store is what the crawler needs of the store; *store.DB satisfies it.
+type Store interface {
+	FindFeeds(ctx context.Context, f vplanet.FeedFilter) ([]*vplanet.Feed, error)
+	SaveFetch(ctx context.Context, feed *vplanet.Feed, posts []*vplanet.Post) (created, updated int, err error)
+}
+
+// Options configure a Crawler. The zero value of each field means its
+// default.
+type Options struct {
+	Logger   *slog.Logger
+	Client   *http.Client  // nil: the crawler's own client with timeouts
+	Workers  int           // feeds fetched at once; default 16
+	PerHost  int           // requests at once to one host; default 2
+	MaxBody  int64         // largest body read, in bytes; default 16 MiB
+	Timeout  time.Duration // per request, the whole body included; default 30s
+	Interval time.Duration // when a fetched feed is due again; default 30m
+}
+
+// Crawler crawls the store's feeds. It is safe for concurrent use, though
+// runs are meant to be one at a time.
+type Crawler struct {
+	store    Store
+	log      *slog.Logger
+	client   *http.Client
+	workers  int
+	maxBody  int64
+	timeout  time.Duration
+	interval time.Duration
+	hosts    *hostLimiter
+	norm     *normalizer
+}
+
+// New returns a Crawler that reads its feeds from st and saves to it.
+func New(st Store, opts Options) *Crawler {
+	c := &Crawler{
+		store:    st,
+		log:      opts.Logger,
+		client:   opts.Client,
+		workers:  opts.Workers,
+		maxBody:  opts.MaxBody,
+		timeout:  opts.Timeout,
+		interval: opts.Interval,
+		norm:     newNormalizer(),
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.workers <= 0 {
+		c.workers = 16
+	}
+	perHost := opts.PerHost
+	if perHost <= 0 {
+		perHost = 2
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = 16 << 20
+	}
+	if c.timeout <= 0 {
+		c.timeout = 30 * time.Second
+	}
+	if c.interval <= 0 {
+		c.interval = 30 * time.Minute
+	}
+	if c.client == nil {
+		c.client = newClient(c.timeout, perHost)
+	}
+	c.hosts = &hostLimiter{limit: perHost, sems: map[string]chan struct{}{}}
+	return c
+}
+
+// RunOptions select what one run crawls.
+type RunOptions struct {
+	All      bool                  // every active feed, due or not (feeds that are gone excepted)
+	Progress func(done, total int) // called after each feed, never concurrently; may be nil
+}
+
+// Summary counts what one run did.
+type Summary struct {
+	Feeds, OK, NotModified, Failed, New, Updated int
+	Duration                                     time.Duration
+}
+
+// String writes the summary on one line, as `vplanet crawl` prints it.
+func (s Summary) String() string {
+	return fmt.Sprintf("%d feeds: %d ok, %d not modified, %d failed; %d new, %d updated posts in %.1fs",
+		s.Feeds, s.OK, s.NotModified, s.Failed, s.New, s.Updated, s.Duration.Seconds())
+}
+
+// outcome is how one feed's fetch ended.
+type outcome int
+
+const (
+	fetched outcome = iota
+	notModified
+	failed
+)
+
+// Run crawls due feeds (all active with All), each independently, saving each feed's outcome
+// with SaveFetch as soon as it is fetched. A feed's failure is recorded, never returned; Run
+// returns an error only when the run itself could not happen (store unreadable, ctx cancelled).
+func (c *Crawler) Run(ctx context.Context, o RunOptions) (Summary, error) {
+	start := time.Now()
+	filter := vplanet.FeedFilter{Active: true}
+	if !o.All {
+		filter.DueBy = start.UTC()
+	}
+	feeds, err := c.store.FindFeeds(ctx, filter)
+	if err != nil {
+		return Summary{}, fmt.Errorf("crawl: find feeds: %w", err)
+	}
+	feeds = interleaveHosts(notGone(feeds))
+
+	var (
+		mu       sync.Mutex
+		sum      = Summary{Feeds: len(feeds)}
+		saved    int
+		firstErr error
+		jobs     = make(chan *vplanet.Feed)
+		wg       sync.WaitGroup
+	)
+	for range min(c.workers, len(feeds)) {
+		wg.Go(func() {
+			for f := range jobs {
+				kind, created, updated, err := c.crawlOne(ctx, f)
+				if ctx.Err() != nil {
+					continue // cancelled: neither a success nor the feed's failure
+				}
+				mu.Lock()
+				switch {
+				case err != nil:
+					sum.Failed++
+					if firstErr == nil {
+						firstErr = err
+					}
+				case kind == fetched:
+					sum.OK++
+				case kind == notModified:
+					sum.NotModified++
+				default:
+					sum.Failed++
+				}
+				if err == nil {
+					saved++
+				}
+				sum.New += created
+				sum.Updated += updated
+				done := sum.OK + sum.NotModified + sum.Failed
+				if o.Progress != nil {
+					o.Progress(done, len(feeds))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+dispatch:
+	for _, f := range feeds {
+		select {
+		case jobs <- f:
+		case <-ctx.Done():
+			break dispatch
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	sum.Duration = time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return sum, fmt.Errorf("crawl: %w", err)
+	}
+	if saved == 0 && firstErr != nil {
+		// Not one feed could be saved: the store, not the feeds, is broken.
+		return sum, fmt.Errorf("crawl: %w", firstErr)
+	}
+	return sum, nil
+}
+
+// crawlOne fetches one feed and saves its outcome. The error is the
+// store's: a feed's own failure is recorded in the feed.
+func (c *Crawler) crawlOne(ctx context.Context, f *vplanet.Feed) (kind outcome, created, updated int, err error) {
+	start := time.Now()
+	posts, kind := c.crawlSafely(ctx, f, start.UTC())
+	if ctx.Err() != nil {
+		return kind, 0, 0, nil
+	}
+	for _, p := range posts {
+		p.FeedID = f.ID
+	}
+	created, updated, err = c.store.SaveFetch(ctx, f, posts)
+	if err != nil {
+		c.log.Error("save feed", "feed", f.URL, "err", err)
+		return failed, 0, 0, fmt.Errorf("save %s: %w", f.URL, err)
+	}
+	switch kind {
+	case failed:
+		c.log.Warn("feed failed", "feed", f.FetchURL(), "error", f.LastError, "errors", f.ErrorCount,
+			"next", f.NextAttempt.Format(time.RFC3339))
+	default:
+		c.log.Debug("feed crawled", "feed", f.FetchURL(), "posts", len(posts), "new", created,
+			"updated", updated, "not_modified", kind == notModified, "took", time.Since(start))
+	}
+	return kind, created, updated, nil
+}
+
+// crawlSafely runs crawl, turning a panic into the feed's error.
+func (c *Crawler) crawlSafely(ctx context.Context, f *vplanet.Feed, now time.Time) (posts []*vplanet.Post, kind outcome) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("crawler panic", "feed", f.URL, "panic", r, "stack", string(debug.Stack()))
+			c.fail(f, fmt.Errorf("internal error while crawling this feed: %v", r), now)
+			posts, kind = nil, failed
+		}
+	}()
+	return c.crawl(ctx, f, now)
+}
+
+// crawl fetches, decodes, parses and normalizes one feed, recording what it
+// learned in f.
+func (c *Crawler) crawl(ctx context.Context, f *vplanet.Feed, now time.Time) ([]*vplanet.Post, outcome) {
+	f.LastAttempt = now
+	from := f.FetchURL()
+	resp, err := c.fetch(ctx, from, f.ETag, f.LastModified)
+	if err != nil {
+		c.fail(f, err, now)
+		return nil, failed
+	}
+	if resp.Moved != "" {
+		c.moved(f, from, resp.Moved)
+	}
+	if resp.Status == http.StatusNotModified {
+		c.succeed(f, resp, now)
+		return nil, notModified
+	}
+	p, err := c.norm.parse(resp.Body, resp.ContentType, resp.URL, f.Lang, now)
+	var page *htmlPageError
+	if errors.As(err, &page) && page.Feed != "" {
+		// A home page: fetch the feed it links, once.
+		feedURL := page.Feed
+		resp, err = c.fetch(ctx, feedURL, "", "")
+		if err != nil {
+			c.fail(f, fmt.Errorf("the page links the feed %s, but: %w", feedURL, wordsError{err}), now)
+			return nil, failed
+		}
+		p, err = c.norm.parse(resp.Body, resp.ContentType, resp.URL, f.Lang, now)
+		if err != nil {
+			c.fail(f, fmt.Errorf("the page links the feed %s, but: %w", feedURL, wordsError{err}), now)
+			return nil, failed
+		}
+		f.FeedURL = feedURL
+		if resp.Moved != "" {
+			f.FeedURL = resp.Moved
+		}
+	}
+	if err != nil {
+		c.fail(f, err, now)
+		return nil, failed
+	}
+	if p.Dropped > 0 {
+		c.log.Warn("feed has too many items; the rest were dropped", "feed", resp.URL,
+			"kept", len(p.Posts), "dropped", p.Dropped)
+	}
+	f.Title = p.Title
+	f.SiteURL = p.SiteURL
+	if f.SiteURL == "" && f.FeedURL != "" && f.FeedURL != f.URL {
+		f.SiteURL = f.URL // the listed URL was the home page
+	}
+	c.succeed(f, resp, now)
+	return p.Posts, fetched
+}
+
+// wordsError shows an error in the words describe chooses for it.
+type wordsError struct{ err error }
+
+func (e wordsError) Error() string { return describe(e.err) }
+func (e wordsError) Unwrap() error { return e.err }
+
+// moved records a permanent redirect.
+func (c *Crawler) moved(f *vplanet.Feed, from, to string) {
+	if from == to {
+		return
+	}
+	f.FeedURL = to
+	f.Redirect = from + " → " + to
+	c.log.Info("feed moved permanently", "feed", f.URL, "from", from, "to", to)
+}
+
+func (c *Crawler) succeed(f *vplanet.Feed, resp *response, now time.Time) {
+	f.Status = vplanet.StatusOK
+	if resp.Status == http.StatusOK || resp.ETag != "" || resp.LastModified != "" {
+		f.ETag = resp.ETag
+		f.LastModified = resp.LastModified
+	}
+	f.LastSuccess = now
+	f.LastError = ""
+	f.ErrorCount = 0
+	f.NextAttempt = now.Add(c.interval)
+}
+
+// fail records a failed fetch: the error in words, the next attempt after a
+// backoff (or when the server asked), and 410 as gone.
+func (c *Crawler) fail(f *vplanet.Feed, err error, now time.Time) {
+	f.ErrorCount++
+	f.LastError = describe(err)
+	f.Status = vplanet.StatusError
+	f.NextAttempt = now.Add(backoff(f.ErrorCount, rand.Float64()))
+	var he *httpError
+	if errors.As(err, &he) {
+		switch {
+		case he.Code == http.StatusGone:
+			f.Status = vplanet.StatusGone
+			f.NextAttempt = time.Time{} // never, until its line in feeds.txt changes
+		case !he.RetryAfter.IsZero():
+			f.NextAttempt = he.RetryAfter
+		}
+	}
+}
+
+// backoff is the wait before retrying a feed that failed n times in a row:
+// 5 minutes doubling up to a day, with ±25% jitter (from r in [0,1)) so
+// that feeds that failed together are not retried together.
+func backoff(n int, r float64) time.Duration {
+	d := 5 * time.Minute
+	for i := 1; i < n && d < 24*time.Hour; i++ {
+		d *= 2
+	}
+	d = min(d, 24*time.Hour)
+	return time.Duration(float64(d) * (0.75 + 0.5*r))
+}
+
+func notGone(feeds []*vplanet.Feed) []*vplanet.Feed {
+	out := feeds[:0:0]
+	for _, f := range feeds {
+		if f.Status != vplanet.StatusGone && f.Status != vplanet.StatusRemoved {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// interleaveHosts orders feeds round-robin by host, so that the workers
+// spread over hosts instead of queueing on the per-host limit of one.
+func interleaveHosts(feeds []*vplanet.Feed) []*vplanet.Feed {
+	var (
+		order  []string
+		byHost = map[string][]*vplanet.Feed{}
+	)
+	for _, f := range feeds {
+		h := hostOf(f.FetchURL())
+		if _, ok := byHost[h]; !ok {
+			order = append(order, h)
+		}
+		byHost[h] = append(byHost[h], f)
+	}
+	out := make([]*vplanet.Feed, 0, len(feeds))
+	for len(out) < len(feeds) {
+		for _, h := range order {
+			if q := byHost[h]; len(q) > 0 {
+				out = append(out, q[0])
+				byHost[h] = q[1:]
+			}
+		}
+	}
+	return out
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Host)
+}
+
+// hostLimiter bounds the requests in flight to each host.
+type hostLimiter struct {
+	mu    sync.Mutex
+	limit int
+	sems  map[string]chan struct{}
+}
+
+// acquire waits for a slot for host; release gives it back.
+func (h *hostLimiter) acquire(ctx context.Context, host string) (release func(), err error) {
+	host = strings.ToLower(host)
+	h.mu.Lock()
+	sem, ok := h.sems[host]
+	if !ok {
+		sem = make(chan struct{}, h.limit)
+		h.sems[host] = sem
+	}
+	h.mu.Unlock()
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

@@ -1,0 +1,240 @@
+package crawler
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/html/charset"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/encoding/unicode/utf32"
+)
+
+// prologEncoding finds the encoding declared in an XML prolog.
+var prologEncoding = regexp.MustCompile(`^\s*<\?xml[^>]*?\sencoding\s*=\s*("[^"]*"|'[^']*')`)
+
+// prologWindow is how far into a body an XML prolog or an HTML meta charset
+// is looked for.
+const prologWindow = 1024
+
+// decode returns body as clean UTF-8 and the name of the charset it was
+// decoded from. gofeed cannot be trusted with this: it ignores the charset
+// in the HTTP header and mangles ISO-2022-JP, so every body is decoded here
+// and its XML prolog rewritten to say UTF-8 before gofeed sees it.
+//
+// The charset is chosen in this order: a byte order mark (or the byte
+// pattern of "<?" in UTF-16 or UTF-32), the charset in contentType, the XML
+// prolog's encoding, an HTML meta charset, and finally a guess. A declared
+// UTF-8 that the bytes are not, or a declared single-byte charset where the
+// bytes are valid multi-byte UTF-8, is passed over: both are common
+// mistakes of real servers.
+func decode(body []byte, contentType string) ([]byte, string) {
+	text, name := toUTF8(body, contentType)
+	return rewriteProlog(cleanText(text)), name
+}
+
+func toUTF8(body []byte, contentType string) ([]byte, string) {
+	if enc, name, skip := sniffUnicode(body); enc != nil {
+		return transform(enc, body[skip:]), name
+	} else if name == "utf-8" {
+		return body[skip:], name
+	}
+	for _, label := range []string{headerCharset(contentType), xmlEncoding(body), metaCharset(body)} {
+		if label == "" {
+			continue
+		}
+		enc, name := charset.Lookup(label)
+		switch {
+		case enc == nil || name == "replacement":
+			continue // unknown or unsafe label: try the next source
+		case name == "utf-8":
+			if utf8.Valid(body) {
+				return body, name
+			}
+			continue
+		case strings.HasPrefix(name, "utf-16"):
+			// The label was readable as ASCII, so the body is not UTF-16.
+			continue
+		case singleByte(name) && hasMultiByteUTF8(body):
+			return body, "utf-8"
+		}
+		return transform(enc, body), name
+	}
+	return guess(body)
+}
+
+// sniffUnicode recognizes UTF-8, UTF-16 and UTF-32 by their byte order mark
+// or by how "<" is spelled in them. For UTF-8 it returns a nil encoding,
+// the name "utf-8" and the length of the mark to skip.
+func sniffUnicode(b []byte) (enc encoding.Encoding, name string, skip int) {
+	switch {
+	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
+		return nil, "utf-8", 3
+	case bytes.HasPrefix(b, []byte{0x00, 0x00, 0xFE, 0xFF}):
+		return utf32.UTF32(utf32.BigEndian, utf32.ExpectBOM), "utf-32be", 0
+	case bytes.HasPrefix(b, []byte{0xFF, 0xFE, 0x00, 0x00}):
+		return utf32.UTF32(utf32.LittleEndian, utf32.ExpectBOM), "utf-32le", 0
+	case bytes.HasPrefix(b, []byte{0xFE, 0xFF}):
+		return unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM), "utf-16be", 0
+	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
+		return unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM), "utf-16le", 0
+	case bytes.HasPrefix(b, []byte{0x00, 0x00, 0x00, '<'}):
+		return utf32.UTF32(utf32.BigEndian, utf32.IgnoreBOM), "utf-32be", 0
+	case bytes.HasPrefix(b, []byte{'<', 0x00, 0x00, 0x00}):
+		return utf32.UTF32(utf32.LittleEndian, utf32.IgnoreBOM), "utf-32le", 0
+	case bytes.HasPrefix(b, []byte{0x00, '<'}):
+		return unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM), "utf-16be", 0
+	case bytes.HasPrefix(b, []byte{'<', 0x00}):
+		return unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM), "utf-16le", 0
+	}
+	return nil, "", 0
+}
+
+// transform decodes b with enc; bytes that are invalid in enc become U+FFFD.
+func transform(enc encoding.Encoding, b []byte) []byte {
+	out, err := enc.NewDecoder().Bytes(b)
+	if err != nil {
+		return bytes.ToValidUTF8(b, []byte("\uFFFD"))
+	}
+	return out
+}
+
+// headerCharset returns the charset parameter of an HTTP Content-Type.
+// It is lenient where mime.ParseMediaType is strict: real servers send
+// charset='us-ascii' and worse.
+func headerCharset(contentType string) string {
+	lower := strings.ToLower(contentType)
+	i := strings.Index(lower, "charset=")
+	if i < 0 {
+		return ""
+	}
+	v := contentType[i+len("charset="):]
+	if j := strings.IndexAny(v, ";,"); j >= 0 {
+		v = v[:j]
+	}
+	return strings.Trim(strings.TrimSpace(v), `"' `)
+}
+
+// xmlEncoding returns the encoding named by the body's XML prolog.
+func xmlEncoding(b []byte) string {
+	m := prologEncoding.FindSubmatch(b[:min(len(b), prologWindow)])
+	if m == nil {
+		return ""
+	}
+	return strings.TrimSpace(string(m[1][1 : len(m[1])-1]))
+}
+
+// metaCharset returns the charset of an HTML page's <meta> tag.
+func metaCharset(b []byte) string {
+	if !looksLikeHTML(b) {
+		return ""
+	}
+	_, name, certain := charset.DetermineEncoding(b[:min(len(b), prologWindow)], "text/html")
+	if !certain {
+		return ""
+	}
+	return name
+}
+
+// singleByte reports whether the WHATWG encoding name is a single-byte
+// charset, which a server often names by mistake for UTF-8 text.
+func singleByte(name string) bool {
+	return strings.HasPrefix(name, "windows-125") || strings.HasPrefix(name, "iso-8859-") ||
+		strings.HasPrefix(name, "koi8") || name == "macintosh" || name == "ibm866"
+}
+
+// hasMultiByteUTF8 reports whether b is valid UTF-8 that is not plain ASCII.
+// Text in a single-byte charset almost never is.
+func hasMultiByteUTF8(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return utf8.Valid(b)
+		}
+	}
+	return false
+}
+
+// guess decodes a body that names no charset: ISO-2022-JP by its escape
+// sequences, UTF-8 when valid, else the Japanese multi-byte charset that
+// decodes with the fewest errors, else windows-1252, as browsers do.
+func guess(b []byte) ([]byte, string) {
+	if bytes.Contains(b, []byte("\x1b$B")) || bytes.Contains(b, []byte("\x1b$@")) {
+		return transform(japanese.ISO2022JP, b), "iso-2022-jp"
+	}
+	if utf8.Valid(b) {
+		return b, "utf-8"
+	}
+	best, bestName, bestBad := []byte(nil), "", -1
+	for _, c := range []struct {
+		enc  encoding.Encoding
+		name string
+	}{{japanese.ShiftJIS, "shift_jis"}, {japanese.EUCJP, "euc-jp"}} {
+		out := transform(c.enc, b)
+		bad := bytes.Count(out, []byte("\uFFFD"))
+		if bestBad < 0 || bad < bestBad {
+			best, bestName, bestBad = out, c.name, bad
+		}
+	}
+	if bestBad == 0 {
+		return best, bestName
+	}
+	enc, name := charset.Lookup("windows-1252")
+	return transform(enc, b), name
+}
+
+// cleanText removes what no feed may carry: invalid UTF-8 (replaced by
+// U+FFFD), control characters other than tab and line ends, and the
+// non-characters U+FFFE and U+FFFF, which XML forbids and which make
+// encoding/xml give up on the whole document.
+func cleanText(b []byte) []byte {
+	if isClean(b) {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		switch {
+		case r == utf8.RuneError && n == 1:
+			out = append(out, "\uFFFD"...)
+		case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r == 0xFFFE, r == 0xFFFF:
+		default:
+			out = append(out, b[:n]...)
+		}
+		b = b[n:]
+	}
+	return out
+}
+
+func isClean(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return utf8.Valid(b) && !bytes.Contains(b, []byte("\uFFFE")) && !bytes.Contains(b, []byte("\uFFFF"))
+}
+
+// rewriteProlog makes an XML prolog's encoding say UTF-8, so that the
+// parser does not decode the already decoded text a second time.
+func rewriteProlog(b []byte) []byte {
+	loc := prologEncoding.FindSubmatchIndex(b[:min(len(b), prologWindow)])
+	if loc == nil {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	out = append(out, b[:loc[2]]...)
+	out = append(out, `"UTF-8"`...)
+	return append(out, b[loc[3]:]...)
+}
+
+// looksLikeHTML reports whether b starts like an HTML page rather than a
+// feed.
+func looksLikeHTML(b []byte) bool {
+	head := bytes.ToLower(b[:min(len(b), prologWindow)])
+	head = bytes.TrimLeft(head, " \t\r\n\uFEFF")
+	return bytes.HasPrefix(head, []byte("<!doctype html")) || bytes.Contains(head, []byte("<html")) ||
+		bytes.Contains(head, []byte("<head")) || bytes.Contains(head, []byte("<body"))
+}

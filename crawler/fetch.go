@@ -1,0 +1,286 @@
+package crawler
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"vplanet"
+)
+
+// maxRedirects is how many redirects one fetch follows.
+const maxRedirects = 5
+
+// newClient returns the crawler's own HTTP client: bounded connect, TLS and
+// header waits, gzip, and at most maxRedirects redirects, a loop being an
+// error. The whole-body timeout is the request's context.
+func newClient(timeout time.Duration, perHost int) *http.Client {
+	dialer := &net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:                  http.ProxyFromEnvironment,
+		DialContext:            dialer.DialContext,
+		TLSHandshakeTimeout:    min(timeout, 10*time.Second),
+		ResponseHeaderTimeout:  timeout,
+		ExpectContinueTimeout:  time.Second,
+		MaxIdleConns:           256,
+		MaxIdleConnsPerHost:    perHost,
+		IdleConnTimeout:        90 * time.Second,
+		MaxResponseHeaderBytes: 1 << 20,
+		ForceAttemptHTTP2:      true,
+	}
+	return &http.Client{Transport: tr, CheckRedirect: checkRedirect}
+}
+
+// redirectError is a redirect loop or a chain of redirects too long.
+type redirectError struct{ msg string }
+
+func (e *redirectError) Error() string { return e.msg }
+
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	next := req.URL.String()
+	for _, r := range via {
+		if r.URL.String() == next {
+			return &redirectError{fmt.Sprintf("redirect loop: %s leads back to %s", via[len(via)-1].URL, next)}
+		}
+	}
+	if len(via) > maxRedirects {
+		return &redirectError{fmt.Sprintf("too many redirects: more than %d, the last to %s", maxRedirects, next)}
+	}
+	return nil
+}
+
+// response is what one fetch brought back.
+type response struct {
+	Status       int
+	URL          string // the final URL, after redirects
+	Moved        string // the final URL when every redirect was permanent (301, 308), else ""
+	ContentType  string
+	ETag         string
+	LastModified string
+	RetryAfter   time.Time // from a 429 or 503, else zero
+	Body         []byte    // nil unless Status is 200
+}
+
+// httpError is an HTTP status that is not a success.
+type httpError struct {
+	Code       int
+	RetryAfter time.Time
+}
+
+func (e *httpError) Error() string {
+	msg := fmt.Sprintf("HTTP %d %s", e.Code, http.StatusText(e.Code))
+	if http.StatusText(e.Code) == "" {
+		msg = fmt.Sprintf("HTTP %d", e.Code)
+	}
+	switch {
+	case e.Code == http.StatusGone:
+		msg += ": the feed was removed; it is not fetched again until its line in feeds.txt changes"
+	case !e.RetryAfter.IsZero():
+		msg += ": the server asks to wait until " + e.RetryAfter.UTC().Format("2006-01-02 15:04 MST")
+	case e.Code == http.StatusUnauthorized || e.Code == http.StatusForbidden:
+		msg += ": the server refuses vplanet; the feed may need another URL"
+	}
+	return msg
+}
+
+// tooLargeError is a body over the size limit.
+type tooLargeError struct{ Size, Limit int64 }
+
+func (e *tooLargeError) Error() string {
+	if e.Size > 0 {
+		return fmt.Sprintf("feed too large: %s, over the %s limit", byteSize(e.Size), byteSize(e.Limit))
+	}
+	return fmt.Sprintf("feed too large: over the %s limit", byteSize(e.Limit))
+}
+
+// fetch GETs rawURL conditionally, reading at most maxBody bytes of the
+// body. A 200 or 304 returns a response; any other status returns an
+// *httpError; a failure to connect or read, an error.
+func (c *Crawler) fetch(ctx context.Context, rawURL, etag, lastModified string) (*response, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("bad feed URL: %w", err)
+	}
+	// Waiting for the host is not the server's time: the timeout starts after.
+	release, err := c.hosts.acquire(ctx, u.Host)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("bad feed URL: %w", err)
+	}
+	req.Header.Set("User-Agent", vplanet.UserAgent())
+	req.Header.Set("Accept", "application/atom+xml, application/rss+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, text/html;q=0.7, */*;q=0.5")
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	if lastModified != "" {
+		req.Header.Set("If-Modified-Since", lastModified)
+	}
+
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+
+	r := &response{
+		Status:       resp.StatusCode,
+		URL:          resp.Request.URL.String(),
+		ContentType:  resp.Header.Get("Content-Type"),
+		ETag:         resp.Header.Get("ETag"),
+		LastModified: resp.Header.Get("Last-Modified"),
+	}
+	r.Moved = permanentTarget(resp)
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotModified:
+		return r, nil
+	default:
+		e := &httpError{Code: resp.StatusCode}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+		// Drain a little so the connection can be reused.
+		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+		return nil, e
+	}
+	if resp.ContentLength > c.maxBody {
+		return nil, &tooLargeError{Size: resp.ContentLength, Limit: c.maxBody}
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the body: %w", err)
+	}
+	if int64(len(body)) > c.maxBody {
+		return nil, &tooLargeError{Limit: c.maxBody}
+	}
+	r.Body = body
+	return r, nil
+}
+
+// permanentTarget returns the final URL of resp when it was reached only
+// through permanent redirects, else "".
+func permanentTarget(resp *http.Response) string {
+	req := resp.Request
+	if req.Response == nil {
+		return ""
+	}
+	for r := req; r.Response != nil; r = r.Response.Request {
+		if c := r.Response.StatusCode; c != http.StatusMovedPermanently && c != http.StatusPermanentRedirect {
+			return ""
+		}
+	}
+	return req.URL.String()
+}
+
+// retryAfter parses a Retry-After header: seconds or an HTTP date. The wait
+// is kept between a minute and a week.
+func retryAfter(h string, now time.Time) time.Time {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return time.Time{}
+	}
+	var t time.Time
+	if secs, err := strconv.ParseInt(h, 10, 64); err == nil {
+		t = now.Add(time.Duration(min(max(secs, 0), int64(7*24*3600))) * time.Second)
+	} else if d, err := http.ParseTime(h); err == nil {
+		t = d
+	} else {
+		return time.Time{}
+	}
+	return clampDuration(t, now, time.Minute, 7*24*time.Hour).UTC()
+}
+
+func clampDuration(t, now time.Time, lo, hi time.Duration) time.Time {
+	switch {
+	case t.Before(now.Add(lo)):
+		return now.Add(lo)
+	case t.After(now.Add(hi)):
+		return now.Add(hi)
+	}
+	return t
+}
+
+// describe turns a fetch error into words a person can act on.
+func describe(err error) string {
+	var (
+		he   *httpError
+		tl   *tooLargeError
+		hp   *htmlPageError
+		re   *redirectError
+		dns  *net.DNSError
+		cert *tls.CertificateVerificationError
+		ua   x509.UnknownAuthorityError
+		hn   x509.HostnameError
+		ci   x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &he), errors.As(err, &tl), errors.As(err, &hp), errors.Is(err, errNotFeed):
+		return oneLine(err.Error())
+	case errors.As(err, &re):
+		return re.Error()
+	case errors.As(err, &dns):
+		if dns.IsNotFound {
+			return "host not found: " + dns.Name + " does not exist in DNS"
+		}
+		return "DNS lookup of " + dns.Name + " failed: " + dns.Err
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused: nothing answers at that address and port"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset by the server"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "host unreachable: no network route to the server"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), isTimeout(err):
+		return "timed out: the server did not send the whole feed in time"
+	case errors.As(err, &ua):
+		return "TLS certificate not trusted: signed by an unknown authority"
+	case errors.As(err, &hn):
+		return "TLS certificate is for another host: " + hn.Error()
+	case errors.As(err, &ci):
+		return "TLS certificate invalid: " + ci.Error()
+	case errors.As(err, &cert):
+		return "TLS certificate problem: " + cert.Error()
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "the server closed the connection before the feed was complete"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return oneLine(ue.Err.Error())
+	}
+	return oneLine(err.Error())
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// byteSize writes n bytes for people: "200 MB", "16 MiB".
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1e6:
+		return fmt.Sprintf("%.0f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.0f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,357 @@
+package crawler
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/microcosm-cc/bluemonday"
+	"github.com/mmcdole/gofeed"
+
+	"vplanet"
+)
+
+// Limits on what one feed may make the crawler store.
+const (
+	maxItems       = 1000    // posts kept from one fetch; the rest of a huge feed is dropped
+	maxTitleRunes  = 300     // a post's or feed's title
+	maxAuthorRunes = 200     // a post's author
+	maxContent     = 1 << 20 // bytes of a post's HTML read before sanitizing
+	maxText        = 1 << 20 // bytes of a post's plain text
+	maxURL         = 4096    // bytes of a post's URL or GUID
+	futureSlack    = 24 * time.Hour
+)
+
+// errNotFeed is wrapped by every error that says a response holds no feed.
+var errNotFeed = errors.New("not a feed")
+
+// htmlPageError is returned for an HTML page instead of a feed; Feed is the
+// feed the page links to, or "".
+type htmlPageError struct{ Feed string }
+
+func (e *htmlPageError) Error() string {
+	if e.Feed == "" {
+		return "not a feed: the page is HTML and links no feed"
+	}
+	return "not a feed: the page is HTML; it links the feed " + e.Feed
+}
+
+func (e *htmlPageError) Unwrap() error { return errNotFeed }
+
+// parsed is what one feed document says, normalized.
+type parsed struct {
+	Title   string
+	SiteURL string
+	Lang    string // the feed's declared language, two letters, or ""
+	Posts   []*vplanet.Post
+	Dropped int // items beyond maxItems
+}
+
+// normalizer turns feed documents into posts. It is safe for concurrent use.
+type normalizer struct {
+	policy *bluemonday.Policy
+}
+
+func newNormalizer() *normalizer {
+	return &normalizer{policy: bluemonday.UGCPolicy()}
+}
+
+// parse decodes body, parses it as RSS, Atom or JSON Feed and normalizes its
+// items. feedURL is where the body came from, lang the language feeds.txt
+// gives the feed (or ""), now the time the body was fetched. An HTML page
+// gives an *htmlPageError naming the feed it links, if any.
+func (n *normalizer) parse(body []byte, contentType, feedURL, lang string, now time.Time) (p *parsed, err error) {
+	defer func() {
+		// gofeed has panicked on hostile input before; one feed must never
+		// take the process down.
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("malformed feed: the parser failed (%v)", r)
+		}
+	}()
+	text, _ := decode(body, contentType)
+	base, _ := url.Parse(feedURL)
+	f, err := gofeed.NewParser().Parse(bytes.NewReader(text))
+	if err != nil {
+		if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
+			if looksLikeHTML(text) || strings.Contains(strings.ToLower(contentType), "html") {
+				return nil, &htmlPageError{Feed: discoverFeed(text, base)}
+			}
+			if len(bytes.TrimSpace(text)) == 0 {
+				return nil, fmt.Errorf("%w: the response is empty", errNotFeed)
+			}
+			return nil, fmt.Errorf("%w: no RSS, Atom or JSON Feed found", errNotFeed)
+		}
+		return nil, fmt.Errorf("malformed feed: %s", oneLine(err.Error()))
+	}
+	return n.normalize(f, base, lang, now), nil
+}
+
+// normalize turns a parsed feed into posts.
+func (n *normalizer) normalize(f *gofeed.Feed, feedURL *url.URL, lang string, now time.Time) *parsed {
+	now = now.UTC()
+	p := &parsed{
+		Title: plainLine(cleanString(f.Title), maxTitleRunes),
+		Lang:  langCode(f.Language),
+	}
+	if p.Lang == "" && f.DublinCoreExt != nil && len(f.DublinCoreExt.Language) > 0 {
+		p.Lang = langCode(f.DublinCoreExt.Language[0])
+	}
+	p.SiteURL = httpURL(feedURL, cleanString(f.Link))
+	base := feedURL
+	if p.SiteURL != "" {
+		base, _ = url.Parse(p.SiteURL)
+	}
+	items := f.Items
+	if len(items) > maxItems {
+		p.Dropped = len(items) - maxItems
+		items = items[:maxItems]
+	}
+	seen := make(map[string]bool, len(items))
+	for _, it := range items {
+		if it == nil {
+			continue
+		}
+		post := n.post(it, base, now)
+		if seen[post.ID] {
+			continue
+		}
+		seen[post.ID] = true
+		post.Lang = postLang(post.Title, post.Text, lang, p.Lang)
+		p.Posts = append(p.Posts, post)
+	}
+	return p
+}
+
+// post normalizes one item; Lang is left to the caller.
+func (n *normalizer) post(it *gofeed.Item, base *url.URL, now time.Time) *vplanet.Post {
+	guid := truncateBytes(strings.TrimSpace(cleanString(it.GUID)), maxURL)
+	link := itemLink(it, base)
+
+	raw := it.Content
+	if len(strings.TrimSpace(it.Description)) > len(strings.TrimSpace(raw)) {
+		raw = it.Description
+	}
+	raw = cleanString(truncateBytes(raw, maxContent))
+	if !strings.ContainsAny(raw, "<&") {
+		// A plain-text description: keep its paragraphs.
+		raw = plainToHTML(raw)
+	}
+	content, text := resolveHTML(n.policy.Sanitize(raw), base, maxText)
+
+	title := plainLine(cleanString(it.Title), maxTitleRunes)
+	if title == "" {
+		// Untitled posts (notes, microblog entries) are named by their start.
+		title = plainLine(truncateRunes(text, 80), 80)
+	}
+
+	declared := firstTime(it.PublishedParsed, it.UpdatedParsed)
+	published := clampTime(declared, now)
+	updated := published
+	if it.UpdatedParsed != nil {
+		updated = clampTime(it.UpdatedParsed.UTC(), now)
+	}
+
+	post := &vplanet.Post{
+		ID:        PostID(guid, link, title, content),
+		GUID:      guid,
+		URL:       link,
+		Title:     title,
+		Author:    itemAuthor(it),
+		Published: published,
+		Updated:   updated,
+		Content:   content,
+		Text:      text,
+	}
+	// The hash uses the declared date, not the fallback: a post without a
+	// date must not look changed on every crawl.
+	var stamp string
+	if !declared.IsZero() {
+		stamp = declared.Format(time.RFC3339)
+	}
+	post.Hash = digest(post.Title, post.URL, post.Content, post.Author, stamp)
+	return post
+}
+
+// PostID is a post's stable identity, the same whichever feed the post is
+// reached through: a digest of its GUID, else of its link, else of its
+// title and content. A GUID that cannot be globally unique ("42", as some
+// blog engines write) is combined with the link, so two blogs' post 42 stay
+// two posts.
+func PostID(guid, link, title, content string) string {
+	var key string
+	switch {
+	case guid != "" && (strings.Contains(guid, ":") || link == ""):
+		key = "guid\x00" + guid
+	case guid != "":
+		key = "guid\x00" + guid + "\x00" + link
+	case link != "":
+		key = "link\x00" + link
+	default:
+		key = "text\x00" + title + "\x00" + content
+	}
+	return digest(key)[:20]
+}
+
+// digest is the hex SHA-256 of its arguments, separated by NUL bytes.
+func digest(parts ...string) string {
+	h := sha256.New()
+	for i, s := range parts {
+		if i > 0 {
+			h.Write([]byte{0})
+		}
+		h.Write([]byte(s))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// itemLink is the item's link, resolved, if it is http or https: its link,
+// else its first link, else a GUID that is a URL.
+func itemLink(it *gofeed.Item, base *url.URL) string {
+	cands := append([]string{it.Link}, it.Links...)
+	cands = append(cands, it.GUID)
+	for i, c := range cands {
+		c = strings.TrimSpace(cleanString(c))
+		if c == "" || len(c) > maxURL {
+			continue
+		}
+		if i == len(cands)-1 && !strings.HasPrefix(c, "http") {
+			continue // a GUID is a link only when it says so
+		}
+		if u := httpURL(base, c); u != "" {
+			return u
+		}
+	}
+	return ""
+}
+
+func itemAuthor(it *gofeed.Item) string {
+	var names []string
+	for _, a := range it.Authors {
+		if a == nil {
+			continue
+		}
+		name := a.Name
+		if name == "" {
+			name = a.Email
+		}
+		if name = plainLine(cleanString(name), maxAuthorRunes); name != "" {
+			names = append(names, name)
+		}
+		if len(names) == 3 {
+			break
+		}
+	}
+	if len(names) == 0 && it.Author != nil {
+		names = append(names, plainLine(cleanString(it.Author.Name), maxAuthorRunes))
+	}
+	return truncateRunes(strings.Join(names, ", "), maxAuthorRunes)
+}
+
+func firstTime(ts ...*time.Time) time.Time {
+	for _, t := range ts {
+		if t != nil && !t.IsZero() {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+// clampTime replaces a missing, absurd or future date by now.
+func clampTime(t, now time.Time) time.Time {
+	if t.IsZero() || t.Year() < 1990 || t.After(now.Add(futureSlack)) {
+		return now
+	}
+	return t.UTC()
+}
+
+var langPattern = regexp.MustCompile(`^[a-z]{2}$`)
+
+// langCode returns the two-letter primary language of a tag like "ja-JP"
+// or "EN_us", or "" when it is not one.
+func langCode(tag string) string {
+	tag = strings.ToLower(strings.TrimSpace(tag))
+	if i := strings.IndexAny(tag, "-_"); i >= 0 {
+		tag = tag[:i]
+	}
+	if !langPattern.MatchString(tag) {
+		return ""
+	}
+	return tag
+}
+
+// postLang decides a post's language: Japanese where its text has kana (the
+// script is clear), else the language feeds.txt gives, else the feed's
+// declaration, else English. Many Japanese blogs declare "en".
+func postLang(title, text, listed, declared string) string {
+	if isJapanese(title) || isJapanese(text) {
+		return "ja"
+	}
+	switch {
+	case listed != "":
+		return listed
+	case declared != "":
+		return declared
+	}
+	return "en"
+}
+
+// isJapanese reports whether s has kana, and enough Japanese script that a
+// Japanese word quoted in English prose does not count.
+func isJapanese(s string) bool {
+	var kana, cjk, letters int
+	for i, r := range s {
+		if i > 64<<10 {
+			break
+		}
+		switch {
+		case r < 0x80:
+			if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' {
+				letters++
+			}
+		case 0x3040 <= r && r <= 0x30FF || 0x31F0 <= r && r <= 0x31FF || 0xFF66 <= r && r <= 0xFF9D:
+			kana++ // hiragana, katakana (with ー), half-width katakana
+			cjk++
+			letters++
+		case 0x4E00 <= r && r <= 0x9FFF || 0x3400 <= r && r <= 0x4DBF || 0xF900 <= r && r <= 0xFAFF || 0x20000 <= r && r <= 0x3FFFF:
+			cjk++
+			letters++
+		case unicode.IsLetter(r):
+			letters++
+		}
+	}
+	return kana > 0 && cjk*10 >= letters
+}
+
+// cleanString removes invalid UTF-8 and control characters from a string
+// a parser handed over.
+func cleanString(s string) string {
+	if isClean([]byte(s)) {
+		return s
+	}
+	return string(cleanText([]byte(s)))
+}
+
+// plainToHTML turns plain text into paragraphs.
+func plainToHTML(s string) string {
+	var b strings.Builder
+	for _, para := range strings.Split(s, "\n\n") {
+		if para = strings.TrimSpace(para); para != "" {
+			b.WriteString("<p>")
+			b.WriteString(para)
+			b.WriteString("</p>")
+		}
+	}
+	return b.String()
+}
+
+// oneLine keeps an error message from a parser on one short line.
+func oneLine(s string) string {
+	return truncateRunes(strings.Join(strings.Fields(s), " "), 300)
+}

@@ -1,0 +1,420 @@
+package index
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/registry"
+	"github.com/blevesearch/snowballstem"
+	"github.com/blevesearch/snowballstem/english"
+	"github.com/ikawaha/kagome-dict/ipa"
+	"github.com/ikawaha/kagome/v2/tokenizer"
+	"golang.org/x/text/unicode/norm"
+)
+
+// analyzerName is the name under which the analyzer is known to Bleve's
+// registry and in the index mapping.
+const analyzerName = "vplanet"
+
+// maxTermBytes bounds a single term; longer runs (a base64 blob, a Thai
+// sentence without spaces) are skipped rather than indexed.
+const maxTermBytes = 120
+
+// maxJapaneseRun bounds the text handed to kagome at once: its lattice grows
+// with the input, and a run of kana or kanji with no punctuation for
+// kilobytes is not prose.
+const maxJapaneseRun = 1024
+
+// maxGroupedRun bounds a run of characters that kagome groups into one
+// unknown word (katakana, rare kanji): the candidates it weighs grow with
+// the square of the run, so a thousand ー would take seconds.
+const maxGroupedRun = 48
+
+// Bleve resolves a field's analyzer by name through its process-wide
+// registry, both when the mapping is validated and every time an index is
+// opened (the mapping is stored inside the index as JSON). An analyzer that
+// is not a combination of Bleve's own parts can only be made known to it by
+// registering a constructor, and Bleve's own analyzers do the same in their
+// init functions. The registration therefore lives here, in the package that
+// owns the mapping; it is cheap, because the constructor loads the IPA
+// dictionary lazily, on first use.
+func init() {
+	err := registry.RegisterAnalyzer(analyzerName, func(map[string]interface{}, *registry.Cache) (analysis.Analyzer, error) {
+		a, err := sharedAnalyzer()
+		if err != nil {
+			return nil, err
+		}
+		return bleveAnalyzer{a}, nil
+	})
+	if err != nil {
+		panic(fmt.Sprintf("index: register analyzer: %v", err))
+	}
+}
+
+// sharedAnalyzer loads the IPA dictionary (about 110 MiB, over a second) once
+// per process. kagome's tokenizer is safe for concurrent use, so every index,
+// every Bleve analysis worker and every query shares it.
+var sharedAnalyzer = sync.OnceValues(func() (*Analyzer, error) {
+	t, err := tokenizer.New(ipa.Dict(), tokenizer.OmitBosEos())
+	if err != nil {
+		return nil, fmt.Errorf("load japanese dictionary: %w", err)
+	}
+	return &Analyzer{ja: t}, nil
+})
+
+// Analyzer turns text in Japanese, English or both into index terms. It
+// folds width and compatibility forms (ＶＣＨＡ is vcha, ｶﾞｲﾄﾞ is ガイド) per
+// token, so offsets always point into the original text; hands runs of kana
+// and kanji to kagome in search mode, indexing verbs and adjectives by base
+// form and dropping particles, auxiliary verbs and symbols; and splits Latin
+// runs into words that are indexed whole and by parts ("vsphere7.0u3" also
+// as "vsphere", "7.0", "u", "3"), lower-cased and stemmed.
+type Analyzer struct {
+	ja *tokenizer.Tokenizer
+}
+
+// Token is one term found by an Analyzer.
+type Token struct {
+	Term     string
+	Start    int  // byte offset in the original text
+	End      int  // byte offset in the original text
+	Position int  // 1-based; tokens that share a position are alternatives
+	Whole    bool // the whole of a compound Latin word, beside its parts
+}
+
+// Analyze returns the terms of text in order of position.
+func (a *Analyzer) Analyze(text string) []Token {
+	f := fold(text)
+	w := tokenWriter{f: &f, pos: 0}
+	s := f.s
+	i := 0
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch classify(r) {
+		case classJapanese:
+			j := i
+			grouped := 0
+			for j < len(s) && j-i < maxJapaneseRun {
+				r, n := utf8.DecodeRuneInString(s[j:])
+				if classify(r) != classJapanese {
+					break
+				}
+				if unicode.Is(unicode.Hiragana, r) || r <= 0xFFFF && unicode.Is(unicode.Han, r) {
+					grouped = 0
+				} else if grouped++; grouped > maxGroupedRun {
+					break
+				}
+				j += n
+			}
+			a.japanese(&w, i, j)
+			i = j
+		case classWord:
+			j := wordEnd(s, i)
+			w.latin(i, j)
+			i = j
+		default:
+			i += size
+		}
+	}
+	return w.out
+}
+
+const (
+	classOther = iota
+	classWord
+	classJapanese
+)
+
+// classify sorts a folded rune into the run it belongs to.
+func classify(r rune) int {
+	switch {
+	case r < 0x80:
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return classWord
+		}
+		return classOther
+	case r == 'ー' || r == '々' || r == '〆' || r == 'ヶ' || r == '\u3099' || r == '\u309a':
+		return classJapanese
+	case unicode.In(r, unicode.Hiragana, unicode.Katakana, unicode.Han):
+		return classJapanese
+	case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r):
+		return classWord
+	}
+	return classOther
+}
+
+// isConnector reports whether r joins word characters into one Latin word
+// ("NSX-T", "vSAN6.6", "example.com", "I/O").
+func isConnector(r rune) bool {
+	switch r {
+	case '.', '-', '_', '/', '+', '\'', '’', '&', '@':
+		return true
+	}
+	return false
+}
+
+// wordEnd returns the end of the Latin word starting at i in s.
+func wordEnd(s string, i int) int {
+	j := i
+	for j < len(s) {
+		r, n := utf8.DecodeRuneInString(s[j:])
+		if classify(r) == classWord {
+			j += n
+			continue
+		}
+		if isConnector(r) && j > i && j+n < len(s) {
+			next, _ := utf8.DecodeRuneInString(s[j+n:])
+			if classify(next) == classWord {
+				j += n
+				continue
+			}
+		}
+		break
+	}
+	return j
+}
+
+// tokenWriter collects tokens, mapping folded offsets back to the original.
+type tokenWriter struct {
+	f   *folded
+	pos int
+	out []Token
+}
+
+func (w *tokenWriter) emit(term string, start, end, pos int, whole bool) {
+	if term == "" || len(term) > maxTermBytes {
+		return
+	}
+	os, oe := w.f.orig(start, end)
+	w.out = append(w.out, Token{Term: term, Start: os, End: oe, Position: pos, Whole: whole})
+}
+
+// japanese tokenizes the folded bytes [i, j) with kagome. Every morpheme
+// takes a position, indexed or not, so that phrases do not close over a
+// dropped particle ("京都大学" is not "京都の大学").
+func (a *Analyzer) japanese(w *tokenWriter, i, j int) {
+	run := w.f.s[i:j]
+	for _, t := range a.ja.Analyze(run, tokenizer.Search) {
+		w.pos++
+		pos, _ := t.FeatureAt(0)
+		switch pos {
+		case "助詞", "助動詞", "記号", "フィラー", "接続詞", "その他":
+			continue
+		}
+		term := t.Surface
+		if pos == "動詞" || pos == "形容詞" {
+			if base, ok := t.BaseForm(); ok && base != "" && base != "*" {
+				term = base
+			}
+		}
+		term = stemKatakana(term)
+		start := i + t.Position
+		w.emit(term, start, start+len(t.Surface), w.pos, false)
+	}
+}
+
+// stemKatakana removes the long-vowel mark that ends a katakana word of four
+// or more characters (サーバー is サーバ), the JIS Z 8301 and Microsoft rule that
+// Japanese technical writing follows; shorter words keep it (コピー).
+func stemKatakana(term string) string {
+	if !strings.HasSuffix(term, "ー") || utf8.RuneCountInString(term) < 4 {
+		return term
+	}
+	for _, r := range term {
+		if !unicode.Is(unicode.Katakana, r) && r != 'ー' {
+			return term
+		}
+	}
+	return strings.TrimSuffix(term, "ー")
+}
+
+// latin tokenizes the Latin word at folded bytes [i, j). A word made of
+// several parts is indexed whole at its first position and by each part at
+// consecutive positions, so that "vSAN6.6" is found by "vsan", by "6.6" and
+// by the phrase "vSAN 6.6".
+func (w *tokenWriter) latin(i, j int) {
+	s := w.f.s
+	word := s[i:j]
+	for _, p := range []string{"'s", "’s"} {
+		if len(word) > len(p) && strings.HasSuffix(strings.ToLower(word), p) {
+			j -= len(p)
+			word = s[i:j]
+		}
+	}
+	parts := splitParts(s, i, j)
+	if len(parts) == 1 {
+		term := strings.ToLower(word)
+		w.pos++
+		if englishStop[term] {
+			return
+		}
+		w.emit(stemEnglish(term), i, j, w.pos, false)
+		return
+	}
+	first := w.pos + 1
+	w.emit(strings.ToLower(word), i, j, first, true)
+	for _, p := range parts {
+		w.pos++
+		w.emit(stemEnglish(strings.ToLower(s[p[0]:p[1]])), p[0], p[1], w.pos, false)
+	}
+}
+
+// splitParts splits the Latin word s[i:j] at connectors and at changes
+// between letters and digits, keeping version numbers ("6.6", "7.0.3") whole.
+func splitParts(s string, i, j int) [][2]int {
+	var parts [][2]int
+	start := -1
+	prevKind := 0 // 1 letter, 2 digit
+	for k := i; k < j; {
+		r, n := utf8.DecodeRuneInString(s[k:])
+		kind := 1
+		if unicode.IsDigit(r) {
+			kind = 2
+		}
+		if isConnector(r) {
+			next, _ := utf8.DecodeRuneInString(s[k+n:])
+			if r == '.' && prevKind == 2 && k+n < j && unicode.IsDigit(next) {
+				k += n // a version number's dot
+				continue
+			}
+			if start >= 0 {
+				parts = append(parts, [2]int{start, k})
+			}
+			start, prevKind = -1, 0
+			k += n
+			continue
+		}
+		if unicode.IsMark(r) {
+			kind = prevKind
+		}
+		if start >= 0 && prevKind != 0 && kind != prevKind {
+			parts = append(parts, [2]int{start, k})
+			start = -1
+		}
+		if start < 0 {
+			start = k
+		}
+		prevKind = kind
+		k += n
+	}
+	if start >= 0 {
+		parts = append(parts, [2]int{start, j})
+	}
+	return parts
+}
+
+// stemEnglish stems an ASCII word of letters (migrating, migration: migrat).
+func stemEnglish(term string) string {
+	if len(term) < 3 {
+		return term
+	}
+	for i := 0; i < len(term); i++ {
+		if c := term[i]; c < 'a' || c > 'z' {
+			return term
+		}
+	}
+	env := snowballstem.NewEnv(term)
+	english.Stem(env)
+	return env.Current()
+}
+
+// englishStop is the classic short English stop list; only standalone words
+// are dropped, never the parts of a compound.
+var englishStop = map[string]bool{
+	"a": true, "an": true, "and": true, "are": true, "as": true, "at": true, "be": true,
+	"but": true, "by": true, "for": true, "if": true, "in": true, "into": true, "is": true,
+	"it": true, "no": true, "not": true, "of": true, "on": true, "or": true, "such": true,
+	"that": true, "the": true, "their": true, "then": true, "there": true, "these": true,
+	"they": true, "this": true, "to": true, "was": true, "will": true, "with": true,
+}
+
+// folded is text after width and compatibility folding, with the way back
+// to the original's byte offsets.
+type folded struct {
+	s string
+	// start[i] and end[i] are the original offsets of the start and the end
+	// of the normalization segment that folded byte i came from; nil when
+	// folding changed nothing.
+	start, end []int32
+}
+
+func (f *folded) orig(start, end int) (int, int) {
+	if f.start == nil {
+		return start, end
+	}
+	return int(f.start[start]), int(f.end[end-1])
+}
+
+// fold applies NFKC per normalization segment, remembering where each came
+// from. Symbols that NFKC would spell out ("™" as "TM") are kept as they
+// are, so they cannot glue themselves onto the word before them.
+func fold(text string) folded {
+	// Invalid UTF-8 passes through unchanged, byte for byte; the tokenizer
+	// sees U+FFFD for it, a separator.
+	if norm.NFKC.IsNormalString(text) {
+		return folded{s: text}
+	}
+	var b strings.Builder
+	b.Grow(len(text) + len(text)/8)
+	start := make([]int32, 0, len(text))
+	end := make([]int32, 0, len(text))
+	for os := 0; os < len(text); {
+		// A group is one rune and the marks that compose with it
+		// (half-width ｶ and ﾞ make one ガ).
+		r, n := utf8.DecodeRuneInString(text[os:])
+		oe := os + n
+		for oe < len(text) {
+			m, k := utf8.DecodeRuneInString(text[oe:])
+			if m != '\uFF9E' && m != '\uFF9F' && !unicode.IsMark(m) {
+				break
+			}
+			oe += k
+		}
+		group := text[os:oe]
+		seg := group
+		if r >= utf8.RuneSelf && !norm.NFKC.IsNormalString(group) {
+			seg = norm.NFKC.String(group)
+			if unicode.IsSymbol(r) && utf8.RuneCountInString(seg) > 1 {
+				seg = group
+			}
+		}
+		b.WriteString(seg)
+		if seg == group {
+			for k := range len(group) {
+				start = append(start, int32(os+k))
+				end = append(end, int32(os+k+1))
+			}
+		} else {
+			for range len(seg) {
+				start = append(start, int32(os))
+				end = append(end, int32(oe))
+			}
+		}
+		os = oe
+	}
+	return folded{s: b.String(), start: start, end: end}
+}
+
+// bleveAnalyzer adapts Analyzer to Bleve.
+type bleveAnalyzer struct{ a *Analyzer }
+
+func (b bleveAnalyzer) Analyze(input []byte) analysis.TokenStream {
+	toks := b.a.Analyze(string(input))
+	ts := make(analysis.TokenStream, len(toks))
+	backing := make([]analysis.Token, len(toks))
+	for i, t := range toks {
+		backing[i] = analysis.Token{
+			Start:    t.Start,
+			End:      t.End,
+			Term:     []byte(t.Term),
+			Position: t.Position,
+			Type:     analysis.AlphaNumeric,
+		}
+		ts[i] = &backing[i]
+	}
+	return ts
+}

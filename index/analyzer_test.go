@@ -1,0 +1,101 @@
+package index
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func analyzer(t testing.TB) *Analyzer {
+	t.Helper()
+	a, err := sharedAnalyzer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// dump renders tokens as term[start:end]@position.
+func dump(toks []Token) string {
+	var b strings.Builder
+	for i, t := range toks {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s[%d:%d]@%d", t.Term, t.Start, t.End, t.Position)
+	}
+	return b.String()
+}
+
+func TestAnalyze(t *testing.T) {
+	a := analyzer(t)
+	for _, tc := range []struct{ in, want string }{
+		{"ＶＣＨＡ", "vcha[0:12]@1"},
+		{"VCHA vcha", "vcha[0:4]@1 vcha[5:9]@2"},
+		{"ｶﾞｲﾄﾞ", "ガイド[0:15]@1"},
+		{"関西国際空港", "関西[0:6]@1 国際[6:12]@2 空港[12:18]@3"},
+		{"東京都", "東京[0:6]@1 都[6:9]@2"},
+		{"移行しました", "移行[0:6]@1 する[6:9]@2"},
+		{"サーバーとコピー", "サーバ[0:12]@1 コピー[15:24]@3"},
+		{"vSphere7.0U3", "vsphere7.0u3[0:12]@1 vsphere[0:7]@1 7.0[7:10]@2 u[10:11]@3 3[11:12]@4"},
+		{"vSAN 6.6の新機能", "vsan[0:4]@1 6.6[5:8]@2 新[11:14]@4 機能[14:20]@5"},
+		{"NSX-T", "nsx-t[0:5]@1 nsx[0:3]@1 t[4:5]@2"},
+		{"migrating the migration.", "migrat[0:9]@1 migrat[14:23]@3"},
+		{"VMware's vSphere™", "vmware[0:6]@1 vsphere[9:16]@2"},
+		{"の", ""},
+		{"「拡張クラスタ」", "拡張[3:9]@1 クラスタ[9:21]@2"},
+		{"ＮＳＸ－Ｔ", "nsx-t[0:15]@1 nsx[0:9]@1 t[12:15]@2"},
+		{"a\xffb", "b[2:3]@2"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := dump(a.Analyze(tc.in)); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzAnalyze(f *testing.F) {
+	for _, s := range []string{"ＶＣＨＡの構成", "ｶﾞｲﾄﾞ", "vSphere7.0U3", "a\xffb\u3099", "NSX-T/V ™ ㍻ ①"} {
+		f.Add(s)
+	}
+	a := analyzer(f)
+	f.Fuzz(func(t *testing.T, text string) {
+		// Rune boundaries as a decoder sees them: an invalid byte is one.
+		bound := map[int]bool{len(text): true}
+		for i := range text {
+			bound[i] = true
+		}
+		last := 0
+		for _, tok := range a.Analyze(text) {
+			if tok.Start < 0 || tok.End > len(text) || tok.Start >= tok.End {
+				t.Fatalf("%q: token %+v out of range", text, tok)
+			}
+			if !bound[tok.Start] || !bound[tok.End] {
+				t.Fatalf("%q: token %+v not on rune boundaries", text, tok)
+			}
+			if tok.Position < 1 || tok.Position < last {
+				t.Fatalf("%q: token %+v position goes back from %d", text, tok, last)
+			}
+			if tok.Term == "" || !utf8.ValidString(tok.Term) {
+				t.Fatalf("%q: token %+v: bad term", text, tok)
+			}
+			last = tok.Position
+		}
+	})
+}
+
+// TestAnalyzeBounded guards against inputs that make kagome's lattice slow.
+func TestAnalyzeBounded(t *testing.T) {
+	a := analyzer(t)
+	for _, s := range []string{"ア", "ー", "𠀋", "あ", "亜", "\u3099", "ｱ", "a-", "ａ"} {
+		text := strings.Repeat(s, 20000/len(s))
+		start := time.Now()
+		a.Analyze(text)
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("%q × %d: took %v", s, 20000/len(s), d)
+		}
+	}
+}

@@ -1,0 +1,451 @@
+// Package index keeps the Bleve full-text index of posts: its mapping, the
+// Japanese and English analysis, the query language, search with
+// highlighting, and the follower that keeps the index caught up with the
+// store. The index is derived data: everything in it can be rebuilt from the
+// store at any time.
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"vplanet"
+)
+
+// batchSize is the number of posts written to Bleve at once.
+const batchSize = 500
+
+// Options configures an Index.
+type Options struct {
+	Logger *slog.Logger
+	// OpenTimeout bounds the wait for the index's file lock, held by
+	// another process; 0 means one second.
+	OpenTimeout time.Duration
+	// GlossaryFile names an operator's glossary, read in addition to the
+	// built-in one (same format as glossary.txt); "" means none.
+	GlossaryFile string
+}
+
+// Index is a Bleve index of posts that follows the store. It is safe for
+// concurrent use: searches go on while posts are applied and while a
+// rebuild runs.
+type Index struct {
+	dir     string
+	opts    Options
+	log     *slog.Logger
+	an      *Analyzer
+	gloss   *glossary
+	timeout time.Duration
+
+	// writeMu serializes everything that writes: Apply, CatchUp, the swap
+	// at the end of Rebuild. CatchUp holds it from reading Seq to
+	// recording the new one, so that a swap can never slip in between.
+	writeMu sync.Mutex
+
+	// mu guards bi against the swap; searches hold it for reading.
+	mu     sync.RWMutex
+	bi     bleve.Index
+	closed bool
+
+	seq        atomic.Int64
+	rebuilding atomic.Bool
+	progress   atomic.Int64
+}
+
+// Open opens or creates the Bleve index in dir. A mapping-version mismatch
+// recreates it empty (Seq 0) and logs that it will be rebuilt from the
+// store. An index held by another process gives an error wrapping
+// vplanet.ErrLocked after Options.OpenTimeout.
+func Open(dir string, opts Options) (*Index, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	timeout := opts.OpenTimeout
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	an, err := sharedAnalyzer()
+	if err != nil {
+		return nil, err
+	}
+	gloss, err := loadGlossary(an, opts.GlossaryFile)
+	if err != nil {
+		return nil, err
+	}
+	ix := &Index{dir: dir, opts: opts, log: log, an: an, gloss: gloss, timeout: timeout}
+	if err := ix.recover(); err != nil {
+		return nil, err
+	}
+	bi, seq, err := ix.openDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	ix.bi = bi
+	ix.seq.Store(seq)
+	return ix, nil
+}
+
+// recover finishes or undoes a Rebuild that a crash interrupted. The swap
+// renames dir to dir.old and dir.new to dir: whichever step was reached,
+// what is left is made whole again. A half-built dir.new beside a live dir
+// is discarded; a dir.new without a live dir is promoted, since any index
+// that records its Seq is correct and catches up from there.
+func (ix *Index) recover() error {
+	newDir, oldDir := ix.dir+".new", ix.dir+".old"
+	live, fresh, old := exists(ix.dir), exists(newDir), exists(oldDir)
+	switch {
+	case !live && fresh:
+		ix.log.Warn("index: promoting the rebuilt index left by an interrupted swap", "dir", newDir)
+		if err := os.Rename(newDir, ix.dir); err != nil {
+			return fmt.Errorf("open index: %w", err)
+		}
+	case !live && old:
+		ix.log.Warn("index: restoring the index left by an interrupted swap", "dir", oldDir)
+		if err := os.Rename(oldDir, ix.dir); err != nil {
+			return fmt.Errorf("open index: %w", err)
+		}
+		old = false
+	case live && fresh:
+		ix.log.Warn("index: removing an unfinished rebuild", "dir", newDir)
+		if err := os.RemoveAll(newDir); err != nil {
+			return fmt.Errorf("open index: %w", err)
+		}
+	}
+	if old {
+		if err := os.RemoveAll(oldDir); err != nil {
+			return fmt.Errorf("open index: %w", err)
+		}
+	}
+	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// openDir opens the index in dir, creating it (or recreating it when its
+// mapping version differs), and returns it with its recorded Seq.
+func (ix *Index) openDir(dir string) (bleve.Index, int64, error) {
+	cfg := map[string]interface{}{"bolt_timeout": ix.timeout.String()}
+	if exists(dir) {
+		bi, err := bleve.OpenUsing(dir, cfg)
+		if err != nil {
+			return nil, 0, openError(dir, err)
+		}
+		v, err := bi.GetInternal(keyVersion)
+		if err != nil {
+			bi.Close()
+			return nil, 0, fmt.Errorf("open index %s: %w", dir, err)
+		}
+		if string(v) == strconv.Itoa(MappingVersion) {
+			seq, err := readSeq(bi)
+			if err != nil {
+				bi.Close()
+				return nil, 0, fmt.Errorf("open index %s: %w", dir, err)
+			}
+			return bi, seq, nil
+		}
+		ix.log.Warn("index: mapping version changed; recreating the index empty, it will be rebuilt from the store",
+			"dir", dir, "found", string(v), "want", MappingVersion)
+		if err := bi.Close(); err != nil {
+			return nil, 0, fmt.Errorf("close index %s: %w", dir, err)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, 0, fmt.Errorf("remove index %s: %w", dir, err)
+		}
+	}
+	bi, err := bleve.NewUsing(dir, newMapping(), scorch.Name, bleve.Config.DefaultKVStore, cfg)
+	if err != nil {
+		return nil, 0, openError(dir, err)
+	}
+	b := bi.NewBatch()
+	b.SetInternal(keyVersion, []byte(strconv.Itoa(MappingVersion)))
+	b.SetInternal(keySeq, []byte("0"))
+	if err := bi.Batch(b); err != nil {
+		bi.Close()
+		return nil, 0, fmt.Errorf("create index %s: %w", dir, err)
+	}
+	return bi, 0, nil
+}
+
+func openError(dir string, err error) error {
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return fmt.Errorf("open index %s: held by another process (is vplanet serve running?): %w", dir, vplanet.ErrLocked)
+	}
+	return fmt.Errorf("open index %s: %w", dir, err)
+}
+
+func readSeq(bi bleve.Index) (int64, error) {
+	v, err := bi.GetInternal(keySeq)
+	if err != nil || len(v) == 0 {
+		return 0, err
+	}
+	seq, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("read seq %q: %w", v, err)
+	}
+	return seq, nil
+}
+
+// Close flushes and closes the index.
+func (ix *Index) Close() error {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.closed {
+		return nil
+	}
+	ix.closed = true
+	if err := ix.bi.Close(); err != nil {
+		return fmt.Errorf("close index %s: %w", ix.dir, err)
+	}
+	return nil
+}
+
+var errClosed = errors.New("index: closed")
+
+// Apply indexes visible posts and deletes invisible ones, in batches, and
+// records the highest Seq applied. The Seq is written in the same batch as
+// the posts, so a crash never skips a post.
+func (ix *Index) Apply(ctx context.Context, posts []*vplanet.Post) error {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	return ix.apply(ctx, posts)
+}
+
+func (ix *Index) apply(ctx context.Context, posts []*vplanet.Post) error {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.closed {
+		return errClosed
+	}
+	for len(posts) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := min(len(posts), batchSize)
+		seq := ix.seq.Load()
+		b := ix.bi.NewBatch()
+		for _, p := range posts[:n] {
+			if p.Visible {
+				if err := b.Index(p.ID, newDocument(p)); err != nil {
+					return fmt.Errorf("index post %s: %w", p.ID, err)
+				}
+			} else {
+				b.Delete(p.ID)
+			}
+			seq = max(seq, p.Seq)
+		}
+		b.SetInternal(keySeq, []byte(strconv.FormatInt(seq, 10)))
+		if err := ix.bi.Batch(b); err != nil {
+			return fmt.Errorf("index batch: %w", err)
+		}
+		ix.seq.Store(seq)
+		posts = posts[n:]
+	}
+	return nil
+}
+
+// Seq returns the highest store Seq the index has applied.
+func (ix *Index) Seq() int64 { return ix.seq.Load() }
+
+// DocCount returns the number of posts in the index.
+func (ix *Index) DocCount() (uint64, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.closed {
+		return 0, errClosed
+	}
+	return ix.bi.DocCount()
+}
+
+// ChangeSource lists the posts changed after a Seq, in Seq order; the store
+// is one.
+type ChangeSource interface {
+	Changes(ctx context.Context, after int64, limit int) ([]*vplanet.Post, error)
+}
+
+// CatchUp applies every change after ix.Seq() until the source has none and
+// returns how many posts it applied; progress, if not nil, is called after
+// each batch with the running total.
+func (ix *Index) CatchUp(ctx context.Context, src ChangeSource, progress func(applied int)) (int, error) {
+	total := 0
+	for {
+		n, err := ix.catchUpOnce(ctx, src)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if n == 0 {
+			return total, nil
+		}
+		if progress != nil {
+			progress(total)
+		}
+	}
+}
+
+// catchUpOnce applies one batch of changes, holding writeMu from reading
+// Seq to recording the new one.
+func (ix *Index) catchUpOnce(ctx context.Context, src ChangeSource) (int, error) {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	after := ix.seq.Load()
+	posts, err := src.Changes(ctx, after, batchSize)
+	if err != nil {
+		return 0, fmt.Errorf("catch up after seq %d: %w", after, err)
+	}
+	if len(posts) == 0 {
+		return 0, nil
+	}
+	if err := ix.apply(ctx, posts); err != nil {
+		return 0, fmt.Errorf("catch up after seq %d: %w", after, err)
+	}
+	if ix.seq.Load() == after {
+		// A source that returns posts without advancing would loop forever.
+		return 0, fmt.Errorf("catch up after seq %d: source returned %d posts without a higher seq", after, len(posts))
+	}
+	return len(posts), nil
+}
+
+// Follow calls CatchUp every interval, and whenever poke receives, until ctx
+// ends; errors are logged and retried at the next tick.
+func (ix *Index) Follow(ctx context.Context, src ChangeSource, interval time.Duration, poke <-chan struct{}) {
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := ix.CatchUp(ctx, src, nil)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			ix.log.Error("index: catch up", "err", err)
+		case n > 0:
+			ix.log.Debug("index: caught up", "posts", n, "seq", ix.Seq())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-poke:
+		}
+	}
+}
+
+// Rebuild builds a fresh index from src beside the live one (dir+".new")
+// and swaps it in; searches keep answering from the old index until the
+// swap. Only one Rebuild runs at a time. A crash at any point is repaired
+// by the next Open.
+func (ix *Index) Rebuild(ctx context.Context, src ChangeSource, progress func(applied int)) error {
+	if !ix.rebuilding.CompareAndSwap(false, true) {
+		return errors.New("rebuild index: a rebuild is already running")
+	}
+	defer ix.rebuilding.Store(false)
+	ix.progress.Store(0)
+
+	newDir, oldDir := ix.dir+".new", ix.dir+".old"
+	if err := os.RemoveAll(newDir); err != nil {
+		return fmt.Errorf("rebuild index: %w", err)
+	}
+	nx := &Index{dir: newDir, opts: ix.opts, log: ix.log, an: ix.an, gloss: ix.gloss, timeout: ix.timeout}
+	bi, _, err := nx.openDir(newDir)
+	if err != nil {
+		return fmt.Errorf("rebuild index: %w", err)
+	}
+	nx.bi = bi
+	fail := func(err error) error {
+		nx.Close()
+		os.RemoveAll(newDir)
+		return fmt.Errorf("rebuild index: %w", err)
+	}
+	report := func(n int) {
+		ix.progress.Store(int64(n))
+		if progress != nil {
+			progress(n)
+		}
+	}
+	n, err := nx.CatchUp(ctx, src, report)
+	if err != nil {
+		return fail(err)
+	}
+
+	// The last changes and the swap happen with writers held off, so that
+	// nothing applied to the old index is lost; searches wait only for the
+	// renames and the reopening.
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	m, err := nx.CatchUp(ctx, src, nil)
+	if err != nil {
+		return fail(err)
+	}
+	report(n + m)
+	if err := nx.Close(); err != nil {
+		return fail(err)
+	}
+
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.closed {
+		os.RemoveAll(newDir)
+		return fmt.Errorf("rebuild index: %w", errClosed)
+	}
+	if err := ix.bi.Close(); err != nil {
+		return fmt.Errorf("rebuild index: close old index: %w", err)
+	}
+	swapErr := os.Rename(ix.dir, oldDir)
+	if swapErr == nil {
+		swapErr = os.Rename(newDir, ix.dir)
+	}
+	if swapErr != nil {
+		ix.recover()
+	}
+	bi, seq, err := ix.openDir(ix.dir)
+	if err != nil {
+		ix.closed = true
+		return fmt.Errorf("rebuild index: reopen: %w", err)
+	}
+	ix.bi = bi
+	ix.seq.Store(seq)
+	if swapErr != nil {
+		return fmt.Errorf("rebuild index: swap: %w", swapErr)
+	}
+	if err := os.RemoveAll(oldDir); err != nil {
+		ix.log.Warn("index: remove old index", "dir", oldDir, "err", err)
+	}
+	ix.log.Info("index: rebuilt", "posts", n+m, "seq", seq)
+	return nil
+}
+
+// Rebuilding reports whether a Rebuild runs, and how many posts it has
+// applied so far.
+func (ix *Index) Rebuilding() (bool, int) {
+	return ix.rebuilding.Load(), int(ix.progress.Load())
+}
+
+// readAll is io.ReadAll bounded at max bytes.
+func readAll(r io.Reader, max int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("larger than %d bytes", max)
+	}
+	return b, nil
+}

@@ -1,0 +1,402 @@
+package index
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"vplanet"
+)
+
+// Limits that keep every query's cost bounded.
+const (
+	maxQueryBytes = 2000
+	maxQueryWords = 64
+	maxQueryTerms = 64
+)
+
+// titleBoost makes a title hit outrank a body hit.
+const titleBoost = 3
+
+// clause is one item of a query: a word (a run without spaces), a quoted
+// phrase, or a filter.
+type clause struct {
+	Text   string
+	Quoted bool
+	Neg    bool
+	Field  string // "blog", "lang", "after", "before"; "" for text
+
+	group []spelling // the glossary group of a run of words (Field "gloss")
+}
+
+// parsed is a query as read: a conjunction of disjunctions ("a OR b c" is
+// [[a b] [c]]).
+type parsed [][]clause
+
+// parseQuery reads the query language: spaces AND words, a run without
+// spaces is a phrase of its tokens, "quotes" make a phrase across spaces
+// (an unbalanced quote runs to the end), -word excludes, OR joins its
+// neighbours, and blog:, lang:, after: and before: filter; any other word:
+// is text.
+func parseQuery(q string) (parsed, error) {
+	if !utf8.ValidString(q) {
+		return nil, fmt.Errorf("query is not valid UTF-8: %w", vplanet.ErrBadQuery)
+	}
+	if len(q) > maxQueryBytes {
+		return nil, fmt.Errorf("query is too long (%d bytes; at most %d): %w", len(q), maxQueryBytes, vplanet.ErrBadQuery)
+	}
+	type item struct {
+		c  clause
+		or bool
+	}
+	var items []item
+	for i := 0; i < len(q); {
+		r, n := utf8.DecodeRuneInString(q[i:])
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			i += n
+			continue
+		}
+		var c clause
+		if r == '-' && i+1 < len(q) {
+			next, _ := utf8.DecodeRuneInString(q[i+1:])
+			if !unicode.IsSpace(next) && next != '-' {
+				c.Neg = true
+				i++
+				r, n = utf8.DecodeRuneInString(q[i:])
+			}
+		}
+		if isQuote(r) {
+			i += n
+			end := strings.IndexFunc(q[i:], isQuote)
+			if end < 0 {
+				end = len(q) - i
+			}
+			c.Text, c.Quoted = q[i:i+end], true
+			i += end
+			if i < len(q) {
+				_, n := utf8.DecodeRuneInString(q[i:])
+				i += n
+			}
+		} else {
+			end := strings.IndexFunc(q[i:], func(r rune) bool {
+				return unicode.IsSpace(r) || unicode.IsControl(r) || isQuote(r)
+			})
+			if end < 0 {
+				end = len(q) - i
+			}
+			c.Text = q[i : i+end]
+			i += end
+			if c.Text == "OR" && !c.Neg {
+				items = append(items, item{or: true})
+				continue
+			}
+			c = filter(c)
+		}
+		if strings.TrimSpace(c.Text) == "" {
+			continue
+		}
+		items = append(items, item{c: c})
+		if len(items) > 2*maxQueryWords {
+			break
+		}
+	}
+
+	var p parsed
+	words := 0
+	for i := 0; i < len(items); i++ {
+		it := items[i]
+		if it.or {
+			// An OR joins the clauses on either side; at either end, or
+			// beside a negation, it is the word "or", which is not indexed.
+			continue
+		}
+		words++
+		if words > maxQueryWords {
+			return nil, fmt.Errorf("query has more than %d words: %w", maxQueryWords, vplanet.ErrBadQuery)
+		}
+		prevOr := i >= 2 && items[i-1].or && !items[i-2].or && len(p) > 0
+		if prevOr && !it.c.Neg && !p[len(p)-1][0].Neg {
+			p[len(p)-1] = append(p[len(p)-1], it.c)
+			continue
+		}
+		p = append(p, []clause{it.c})
+	}
+	return p, nil
+}
+
+func isQuote(r rune) bool { return r == '"' || r == '“' || r == '”' }
+
+// filter turns a word of the form key:value into a filter clause when key
+// is one of the known fields; anything else stays text, so a pasted title
+// ("VMware: the …") always works.
+func filter(c clause) clause {
+	k, v, ok := strings.Cut(c.Text, ":")
+	if !ok || v == "" {
+		return c
+	}
+	switch k = strings.ToLower(k); k {
+	case "blog", "lang", "after", "before":
+		c.Field, c.Text = k, v
+	}
+	return c
+}
+
+// builder turns a parsed query into a Bleve query.
+type builder struct {
+	an    *Analyzer
+	gloss *glossary
+	loc   *time.Location
+	terms int
+}
+
+// build returns the Bleve query; nil means the query can match nothing
+// (its only words are not indexed, like "の").
+func (b *builder) build(p parsed) (query.Query, error) {
+	var must, mustNot []query.Query
+	byField := map[string][]query.Query{}
+	var after, before time.Time
+	text, textEmpty := 0, 0
+
+	p = b.expand(p)
+	for _, group := range p {
+		if len(group) == 1 && group[0].Field != "" && group[0].Field != "gloss" && !group[0].Neg {
+			c := group[0]
+			switch c.Field {
+			case "after", "before":
+				day, err := b.day(c)
+				if err != nil {
+					return nil, err
+				}
+				if c.Field == "after" && (after.IsZero() || day.After(after)) {
+					after = day
+				}
+				end := day.AddDate(0, 0, 1)
+				if c.Field == "before" && (before.IsZero() || end.Before(before)) {
+					before = end
+				}
+			default:
+				q, err := b.clause(c)
+				if err != nil {
+					return nil, err
+				}
+				byField[c.Field] = append(byField[c.Field], q)
+			}
+			continue
+		}
+		var alts []query.Query
+		isText := false
+		for _, c := range group {
+			isText = isText || c.Field == "" || c.Field == "gloss"
+			q, err := b.clause(c)
+			if err != nil {
+				return nil, err
+			}
+			if q != nil {
+				alts = append(alts, q)
+			}
+		}
+		if isText {
+			text++
+		}
+		if len(alts) == 0 {
+			if isText {
+				textEmpty++
+			}
+			continue
+		}
+		q := alts[0]
+		if len(alts) > 1 {
+			q = bleve.NewDisjunctionQuery(alts...)
+		}
+		if group[0].Neg {
+			mustNot = append(mustNot, q)
+		} else {
+			must = append(must, q)
+		}
+	}
+	if b.terms > maxQueryTerms {
+		return nil, fmt.Errorf("query has %d terms; at most %d are allowed: %w", b.terms, maxQueryTerms, vplanet.ErrBadQuery)
+	}
+	// Repeated blog: or lang: filters mean any of them.
+	for _, f := range []string{"blog", "lang"} {
+		switch qs := byField[f]; len(qs) {
+		case 0:
+		case 1:
+			must = append(must, qs[0])
+		default:
+			must = append(must, bleve.NewDisjunctionQuery(qs...))
+		}
+	}
+	if !after.IsZero() || !before.IsZero() {
+		if !after.IsZero() && !before.IsZero() && !after.Before(before) {
+			return nil, nil
+		}
+		incl, excl := true, false
+		dq := bleve.NewDateRangeInclusiveQuery(after, before, &incl, &excl)
+		dq.SetField("published")
+		must = append(must, dq)
+	}
+	if len(must) == 0 {
+		if text > 0 && textEmpty == text {
+			return nil, nil // only words that are not indexed
+		}
+		if len(mustNot) == 0 {
+			return nil, fmt.Errorf("empty query: %w", vplanet.ErrBadQuery)
+		}
+		must = append(must, bleve.NewMatchAllQuery())
+	}
+	bq := bleve.NewBooleanQuery()
+	bq.AddMust(must...)
+	if len(mustNot) > 0 {
+		bq.AddMustNot(mustNot...)
+	}
+	return bq, nil
+}
+
+// day reads the date of an after: or before: filter as the start of that
+// calendar day in b.loc. A year or a month stands for its first day
+// (after:) or its last (before:).
+func (b *builder) day(c clause) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02", "2006-01", "2006"} {
+		t, err := time.ParseInLocation(layout, c.Text, b.loc)
+		if err != nil {
+			continue
+		}
+		if c.Field == "before" {
+			switch layout {
+			case "2006-01":
+				t = t.AddDate(0, 1, -1)
+			case "2006":
+				t = t.AddDate(1, 0, -1)
+			}
+		}
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%s: wants a date like 2017-09-01, not %q: %w", c.Field, c.Text, vplanet.ErrBadQuery)
+}
+
+// clause returns the query for one clause; nil when its words are not
+// indexed.
+func (b *builder) clause(c clause) (query.Query, error) {
+	switch c.Field {
+	case "blog", "lang":
+		v := c.Text
+		if c.Field == "lang" {
+			v = strings.ToLower(v)
+		}
+		q := bleve.NewTermQuery(v)
+		q.SetField(c.Field)
+		return q, nil
+	case "after", "before":
+		// A negated or OR-ed date is read as the opposite bound; keep it
+		// simple and refuse.
+		return nil, fmt.Errorf("%s: cannot be negated or joined with OR: %w", c.Field, vplanet.ErrBadQuery)
+	case "gloss":
+		var alts []query.Query
+		for _, sp := range c.group {
+			b.terms += sp.terms
+			alts = append(alts, b.positionsQuery(sp.positions))
+		}
+		return bleve.NewDisjunctionQuery(alts...), nil
+	}
+	pos, n := positions(b.an.Analyze(c.Text))
+	b.terms += n
+	if n == 0 || b.terms > maxQueryTerms {
+		return nil, nil
+	}
+	return b.positionsQuery(pos), nil
+}
+
+// positionsQuery matches analysed text in the title or the body: one term
+// (or its alternatives), or a phrase.
+func (b *builder) positionsQuery(pos [][]string) query.Query {
+	field := func(f string, boost float64) query.Query {
+		var q query.Query
+		if len(pos) == 1 {
+			alts := make([]query.Query, len(pos[0]))
+			for i, t := range pos[0] {
+				tq := bleve.NewTermQuery(t)
+				tq.SetField(f)
+				alts[i] = tq
+			}
+			q = alts[0]
+			if len(alts) > 1 {
+				q = bleve.NewDisjunctionQuery(alts...)
+			}
+		} else {
+			terms := make([][]string, len(pos))
+			for i, alts := range pos {
+				terms[i] = alts
+				if len(alts) == 0 {
+					terms[i] = []string{""} // a gap: a word that is not indexed
+				}
+			}
+			q = query.NewMultiPhraseQuery(terms, f)
+		}
+		if boost != 1 {
+			q.(query.BoostableQuery).SetBoost(boost)
+		}
+		return q
+	}
+	return bleve.NewDisjunctionQuery(field("title", titleBoost), field("text", 1))
+}
+
+// expand replaces runs of plain words that spell a glossary term with a
+// clause matching any of its spellings; the longest run wins.
+func (b *builder) expand(p parsed) parsed {
+	if b.gloss == nil || len(b.gloss.groups) == 0 {
+		return p
+	}
+	toks := make([][]Token, len(p))
+	for i, g := range p {
+		if len(g) == 1 && g[0].Field == "" && !g[0].Neg && !g[0].Quoted {
+			toks[i] = b.an.Analyze(g[0].Text)
+		}
+	}
+	var out parsed
+	for i := 0; i < len(p); {
+		matched := 0
+		for n := min(maxGlossaryWords, len(p)-i); n >= 1 && matched == 0; n-- {
+			var run []Token
+			for _, t := range toks[i : i+n] {
+				if t == nil {
+					run = nil
+					break
+				}
+				// Continue the positions from one word to the next.
+				off := 0
+				if len(run) > 0 {
+					off = run[len(run)-1].Position
+				}
+				for _, tk := range t {
+					tk.Position += off
+					run = append(run, tk)
+				}
+			}
+			pos, _ := positions(run)
+			if group, ok := b.gloss.lookup(pos); ok {
+				out = append(out, []clause{{Field: "gloss", Text: joinTexts(p[i : i+n]), group: group}})
+				matched = n
+			}
+		}
+		if matched == 0 {
+			out = append(out, p[i])
+			matched = 1
+		}
+		i += matched
+	}
+	return out
+}
+
+func joinTexts(p parsed) string {
+	var s []string
+	for _, g := range p {
+		s = append(s, g[0].Text)
+	}
+	return strings.Join(s, " ")
+}

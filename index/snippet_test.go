@@ -1,0 +1,84 @@
+package index
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestSnippet(t *testing.T) {
+	long := strings.Repeat("前置き。", 50) + "ここでＶＣＨＡを構成します。" + strings.Repeat("後書き。", 50)
+	at := strings.Index(long, "ＶＣＨＡ")
+	cluster := strings.Repeat("x ", 100) + "vsan a vsan b vsan" + strings.Repeat(" y", 100)
+	var clusterSpans []Span
+	for i := 0; ; {
+		j := strings.Index(cluster[i:], "vsan")
+		if j < 0 {
+			break
+		}
+		clusterSpans = append(clusterSpans, Span{i + j, i + j + 4})
+		i += j + 4
+	}
+	lone := "vsan " + strings.Repeat("z ", 100)
+	for _, tc := range []struct {
+		name  string
+		text  string
+		spans []Span
+		size  int
+		want  string
+	}{
+		{"short text whole", "a <b> & c", []Span{{3, 4}}, 50, "a &lt;<mark>b</mark>&gt; &amp; c"},
+		{"no spans: start", strings.Repeat("あ", 30), nil, 10, strings.Repeat("あ", 10) + "…"},
+		{"window around match", long, []Span{{at, at + len("ＶＣＨＡ")}}, 20,
+			"…き。ここで<mark>ＶＣＨＡ</mark>を構成します。後書き。…"},
+		{"white space collapsed", "a\n\n\tb   c", nil, 50, "a b c"},
+		{"most matches win", lone + cluster, append([]Span{{0, 4}}, shift(clusterSpans, len(lone))...), 30,
+			"…x x <mark>vsan</mark> a <mark>vsan</mark> b <mark>vsan</mark> y y y y…"},
+		{"span inside a character widened", "あいう", []Span{{1, 2}}, 10, "<mark>あ</mark>いう"},
+		{"span out of range", "abc", []Span{{2, 99}, {-5, 1}}, 10, "<mark>a</mark>b<mark>c</mark>"},
+		{"overlapping spans merged", "vsphere7.0", []Span{{0, 10}, {0, 7}, {7, 10}}, 10, "<mark>vsphere7.0</mark>"},
+		{"invalid utf-8", "a\xffb", []Span{{1, 2}}, 10, "a<mark>\uFFFD</mark>b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Snippet(tc.text, tc.spans, tc.size)
+			if got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func shift(s []Span, by int) []Span {
+	out := make([]Span, len(s))
+	for i, sp := range s {
+		out[i] = Span{sp.Start + by, sp.End + by}
+	}
+	return out
+}
+
+func TestHighlight(t *testing.T) {
+	got := Highlight(`"VCHA" と 'HA'`, []Span{{1, 5}, {12, 14}})
+	if want := `&#34;<mark>VCHA</mark>&#34; と &#39;<mark>HA</mark>&#39;`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func FuzzSnippet(f *testing.F) {
+	f.Add("今日はＶＣＨＡの構成を試しました。", 9, 21, 10)
+	f.Add("a\xffb<c>", 0, 3, 2)
+	f.Add("", 0, 0, 0)
+	f.Fuzz(func(t *testing.T, text string, start, end, size int) {
+		size %= 1000
+		out := Snippet(text, []Span{{start, end}, {end, start}, {start / 2, end * 2}}, size)
+		if !utf8.ValidString(out) {
+			t.Fatalf("Snippet(%q) = %q: not valid UTF-8", text, out)
+		}
+		if strings.Count(out, "<mark>") != strings.Count(out, "</mark>") {
+			t.Fatalf("Snippet(%q) = %q: unbalanced marks", text, out)
+		}
+		h := Highlight(text, []Span{{start, end}})
+		if !utf8.ValidString(h) || strings.ContainsAny(strings.NewReplacer("<mark>", "", "</mark>", "").Replace(h), "<>") {
+			t.Fatalf("Highlight(%q) = %q", text, h)
+		}
+	})
+}

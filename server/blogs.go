@@ -1,0 +1,220 @@
+package server
+
+import (
+	"encoding/xml"
+	"net/http"
+	"time"
+
+	"vplanet"
+)
+
+// handleBlogs answers GET /blogs: every listed feed and how its crawling goes.
+func (s *server) handleBlogs() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		feeds, err := s.st.FindFeeds(r.Context(), vplanet.FeedFilter{Active: true})
+		if err != nil {
+			s.writeHTMLError(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, "blogs", feeds)
+	})
+}
+
+type blogView struct {
+	Feed  *vplanet.Feed
+	Posts []postView
+}
+
+// handleBlog answers GET /blogs/{id}: one blog's state and recent posts.
+func (s *server) handleBlog() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, err := s.st.FindFeed(r.Context(), r.PathValue("id"))
+		if err != nil {
+			s.writeHTMLError(w, r, err)
+			return
+		}
+		posts, err := s.st.RecentPosts(r.Context(), vplanet.PostFilter{FeedID: f.ID, Limit: 30})
+		if err != nil {
+			s.writeHTMLError(w, r, err)
+			return
+		}
+		v := &blogView{Feed: f}
+		hl := hlParam(r)
+		for _, p := range posts {
+			v.Posts = append(v.Posts, s.postView(p, nil, hl))
+		}
+		s.render(w, r, http.StatusOK, "blog", v)
+	})
+}
+
+// handlePost answers GET /posts/{id}, the address feed entries use as
+// their id, by sending the reader to the original post.
+func (s *server) handlePost() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts, err := s.st.FindPosts(r.Context(), []string{r.PathValue("id")})
+		if err != nil {
+			s.writeHTMLError(w, r, err)
+			return
+		}
+		if len(posts) == 0 || posts[0].URL == "" {
+			s.writeHTMLError(w, r, vplanet.ErrNotFound)
+			return
+		}
+		http.Redirect(w, r, posts[0].URL, http.StatusFound)
+	})
+}
+
+// apiFeed is one feed in /api/feeds.
+type apiFeed struct {
+	ID          string     `json:"id"`
+	URL         string     `json:"url"`
+	FeedURL     string     `json:"feed_url"`
+	Title       string     `json:"title"`
+	Name        string     `json:"name"`
+	Lang        string     `json:"lang"`
+	Status      string     `json:"status"`
+	LastError   string     `json:"last_error"`
+	LastSuccess *time.Time `json:"last_success"`
+	LastAttempt *time.Time `json:"last_attempt"`
+	NextAttempt *time.Time `json:"next_attempt"`
+	Redirect    string     `json:"redirect"`
+	PostCount   int        `json:"post_count"`
+}
+
+// optTime is nil for the zero time, so JSON says null rather than year 1.
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+// handleAPIFeeds answers GET /api/feeds: every feed the store knows,
+// removed ones included, for `vplanet feeds --json`.
+func (s *server) handleAPIFeeds() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		feeds, err := s.st.FindFeeds(r.Context(), vplanet.FeedFilter{})
+		if err != nil {
+			s.writeJSONError(w, r, err)
+			return
+		}
+		out := make([]apiFeed, 0, len(feeds))
+		for _, f := range feeds {
+			out = append(out, apiFeed{
+				ID:          f.Slug,
+				URL:         f.URL,
+				FeedURL:     f.FeedURL,
+				Title:       f.Title,
+				Name:        f.DisplayName(),
+				Lang:        f.Lang,
+				Status:      f.Status,
+				LastError:   f.LastError,
+				LastSuccess: optTime(f.LastSuccess),
+				LastAttempt: optTime(f.LastAttempt),
+				NextAttempt: optTime(f.NextAttempt),
+				Redirect:    f.Redirect,
+				PostCount:   f.PostCount,
+			})
+		}
+		w.Header().Set("Cache-Control", "no-cache")
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+// OPML 2.0.
+
+type opmlDoc struct {
+	XMLName xml.Name    `xml:"opml"`
+	Version string      `xml:"version,attr"`
+	Title   string      `xml:"head>title"`
+	Created string      `xml:"head>dateCreated,omitempty"`
+	Body    []opmlEntry `xml:"body>outline"`
+}
+
+type opmlEntry struct {
+	Type    string `xml:"type,attr"`
+	Text    string `xml:"text,attr"`
+	Title   string `xml:"title,attr"`
+	XMLURL  string `xml:"xmlUrl,attr"`
+	HTMLURL string `xml:"htmlUrl,attr,omitempty"`
+	Lang    string `xml:"language,attr,omitempty"`
+}
+
+// handleOPML answers GET /blogs.opml: every listed blog, for feed readers.
+func (s *server) handleOPML() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		feeds, err := s.st.FindFeeds(r.Context(), vplanet.FeedFilter{Active: true})
+		if err != nil {
+			s.writeHTMLError(w, r, err)
+			return
+		}
+		doc := opmlDoc{Version: "2.0", Title: "vplanet blogs"}
+		for _, f := range feeds {
+			doc.Body = append(doc.Body, opmlEntry{
+				Type: "rss", Text: f.DisplayName(), Title: f.DisplayName(),
+				XMLURL: f.FetchURL(), HTMLURL: f.SiteURL, Lang: f.Lang,
+			})
+		}
+		body, err := marshalXML(doc)
+		if err != nil {
+			s.writeHTMLError(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/x-opml; charset=utf-8")
+		w.Header().Set("Content-Disposition", `inline; filename="vplanet.opml"`)
+		writeMaybeGzip(w, r, body)
+	})
+}
+
+// OpenSearch 1.1.
+
+type openSearchDoc struct {
+	XMLName     xml.Name        `xml:"http://a9.com/-/spec/opensearch/1.1/ OpenSearchDescription"`
+	ShortName   string          `xml:"ShortName"`
+	Description string          `xml:"Description"`
+	Encoding    string          `xml:"InputEncoding"`
+	Image       *openSearchImg  `xml:"Image,omitempty"`
+	URLs        []openSearchURL `xml:"Url"`
+}
+
+type openSearchImg struct {
+	Type   string `xml:"type,attr"`
+	Width  int    `xml:"width,attr"`
+	Height int    `xml:"height,attr"`
+	URL    string `xml:",chardata"`
+}
+
+type openSearchURL struct {
+	Type     string `xml:"type,attr"`
+	Rel      string `xml:"rel,attr,omitempty"`
+	Template string `xml:"template,attr"`
+}
+
+// handleOpenSearch answers GET /opensearch.xml, so that browsers can add
+// vplanet as a search engine.
+func (s *server) handleOpenSearch() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		base := s.baseURL(r)
+		doc := openSearchDoc{
+			ShortName:   "vplanet",
+			Description: "Search the VMware community's blogs, in English and Japanese.",
+			Encoding:    "UTF-8",
+			Image:       &openSearchImg{Type: "image/svg+xml", Width: 32, Height: 32, URL: base + "static/icon.svg"},
+			URLs: []openSearchURL{
+				{Type: "text/html", Template: base + "search?q={searchTerms}"},
+				{Type: "application/atom+xml", Template: base + "feed.atom?q={searchTerms}"},
+				{Type: "application/json", Template: base + "api/search?q={searchTerms}"},
+				{Type: "application/opensearchdescription+xml", Rel: "self", Template: base + "opensearch.xml"},
+			},
+		}
+		body, err := marshalXML(doc)
+		if err != nil {
+			s.writeHTMLError(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/opensearchdescription+xml; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.Write(body)
+	})
+}

@@ -1,0 +1,90 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"vplanet"
+)
+
+// requestError is a problem with the request itself, with the status to
+// answer and a message the person who sent it can act on.
+type requestError struct {
+	status int
+	msg    string
+	err    error // the sentinel it stands for, if any
+}
+
+func (e *requestError) Error() string { return e.msg }
+func (e *requestError) Unwrap() error { return e.err }
+
+// badRequest reports a parameter that cannot be understood. It wraps
+// vplanet.ErrBadQuery so that it answers 400 like a bad query does.
+func badRequest(msg string) error {
+	return &requestError{status: http.StatusBadRequest, msg: msg, err: vplanet.ErrBadQuery}
+}
+
+// Errors of the reindex endpoint.
+var (
+	errNoToken = &requestError{status: http.StatusUnauthorized,
+		msg: "missing bearer token: send Authorization: Bearer <token> (the token is in the data directory's server.json)"}
+	errBadToken  = &requestError{status: http.StatusForbidden, msg: "wrong token"}
+	errNoReindex = &requestError{status: http.StatusForbidden,
+		msg: "reindex over HTTP is off: the server was started without a token"}
+	errRebuilding = &requestError{status: http.StatusConflict,
+		msg: "the index is already being rebuilt; wait for /healthz to answer 200"}
+)
+
+// errorStatus is the one place where an error becomes an HTTP status and
+// a message. Errors it does not recognize are logged with the request that
+// met them and answered with a generic message, so that no internal detail
+// (paths, SQL, stack traces) reaches the client.
+func (s *server) errorStatus(r *http.Request, err error) (int, string) {
+	var re *requestError
+	switch {
+	case errors.As(err, &re):
+		return re.status, re.msg
+	case errors.Is(err, vplanet.ErrBadQuery):
+		// "after: wants a date like 2017-09-01: bad query" reads better
+		// without the sentinel's own words at the end.
+		msg := strings.TrimSuffix(err.Error(), ": "+vplanet.ErrBadQuery.Error())
+		return http.StatusBadRequest, msg
+	case errors.Is(err, vplanet.ErrNotFound):
+		return http.StatusNotFound, "not found"
+	case errors.Is(err, context.DeadlineExceeded):
+		s.log.Warn("request timed out", "method", r.Method, "path", r.URL.Path, "err", err)
+		return http.StatusServiceUnavailable, "the search took too long; try fewer or more specific words"
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away; nobody reads the answer.
+		return 499, "request cancelled"
+	}
+	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	return http.StatusInternalServerError, "internal error: the server could not answer; it has been logged"
+}
+
+// writeJSONError answers err as {"error": message}.
+func (s *server) writeJSONError(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := s.errorStatus(r, err)
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vplanet"`)
+	}
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// writeHTMLError answers err with the site's error page.
+func (s *server) writeHTMLError(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := s.errorStatus(r, err)
+	s.render(w, r, status, "error", &errorPage{Status: status, Message: msg})
+}
+
+// writeJSON answers v as indented JSON with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v) // a write error means the client left; nothing to do
+}

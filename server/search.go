@@ -1,0 +1,431 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"vplanet"
+	"vplanet/index"
+)
+
+const snippetRunes = 160
+
+// found is one search hit joined with its post from the store.
+type found struct {
+	hit  index.Hit
+	post *vplanet.Post
+}
+
+// search answers r from the index and fetches the hits' posts from the
+// store, keeping the index's order. A hit whose post the store no longer
+// has (purged since it was indexed) is left out.
+func (s *server) search(ctx context.Context, r index.Request) (*index.Result, []found, error) {
+	if err := checkQuery(r.Query); err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, searchTimeout)
+	defer cancel()
+	r.Location = s.cfg.Location
+	res, err := s.ix.Search(ctx, r)
+	if errors.Is(err, vplanet.ErrBadQuery) {
+		// The index's words are for the person who typed the query;
+		// more context would only bury them.
+		return nil, nil, err
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("search %q: %w", r.Query, err)
+	}
+	s.metrics.observeSearch(res.Took)
+	ids := make([]string, len(res.Hits))
+	for i, h := range res.Hits {
+		ids[i] = h.ID
+	}
+	posts, err := s.st.FindPosts(ctx, ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("search %q: %w", r.Query, err)
+	}
+	byID := make(map[string]*vplanet.Post, len(posts))
+	for _, p := range posts {
+		byID[p.ID] = p
+	}
+	out := make([]found, 0, len(res.Hits))
+	for _, h := range res.Hits {
+		if p := byID[h.ID]; p != nil {
+			out = append(out, found{hit: h, post: p})
+		}
+	}
+	return res, out, nil
+}
+
+// checkQuery refuses what no search should reach the index with.
+func checkQuery(q string) error {
+	switch {
+	case strings.TrimSpace(q) == "":
+		return badRequest("empty query: type one or more words to search for")
+	case len(q) > maxQueryBytes:
+		return badRequest(fmt.Sprintf("query too long: %d bytes, at most %d", len(q), maxQueryBytes))
+	case !utf8.ValidString(q):
+		return badRequest("query is not valid UTF-8")
+	}
+	return nil
+}
+
+// intParam reads an integer parameter, clamped to [lo, hi]; absent is def,
+// and anything that is not a whole number is a bad request.
+func intParam(v url.Values, name string, def, lo, hi int) (int, error) {
+	s := v.Get(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			// A number too big to hold is still a number: clamp it.
+			if strings.HasPrefix(s, "-") {
+				return lo, nil
+			}
+			return hi, nil
+		}
+		return 0, badRequest(fmt.Sprintf("%s must be a whole number from %d to %d, not %q", name, lo, hi, truncate(s, 40)))
+	}
+	return min(max(n, lo), hi), nil
+}
+
+// sortParam reads ?sort=.
+func sortParam(v url.Values) (string, error) {
+	switch s := v.Get("sort"); s {
+	case "", "relevance":
+		return "relevance", nil
+	case "date", "newest":
+		return "date", nil
+	default:
+		return "", badRequest(fmt.Sprintf("sort must be relevance or date, not %q", truncate(s, 40)))
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// apiHit is one hit of /api/search.
+type apiHit struct {
+	ID        string `json:"id"`
+	Title     string `json:"title"`
+	URL       string `json:"url"`
+	Blog      string `json:"blog"`
+	BlogID    string `json:"blog_id"`
+	Published string `json:"published"`
+	Lang      string `json:"lang"`
+	Snippet   string `json:"snippet"`
+}
+
+type apiFacet struct {
+	Value string `json:"value"`
+	Count int    `json:"count"`
+}
+
+type apiSearch struct {
+	Query  string                `json:"query"`
+	Total  uint64                `json:"total"`
+	TookMS float64               `json:"took_ms"`
+	Hits   []apiHit              `json:"hits"`
+	Facets map[string][]apiFacet `json:"facets"`
+}
+
+// handleAPISearch answers GET /api/search?q=&limit=&offset=&sort=.
+func (s *server) handleAPISearch() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		v := r.URL.Query()
+		req := index.Request{Query: v.Get("q"), Facets: true}
+		var err error
+		if req.Limit, err = intParam(v, "limit", 10, 1, maxLimit); err != nil {
+			s.writeJSONError(w, r, err)
+			return
+		}
+		if req.Offset, err = intParam(v, "offset", 0, 0, maxOffset); err != nil {
+			s.writeJSONError(w, r, err)
+			return
+		}
+		if req.Sort, err = sortParam(v); err != nil {
+			s.writeJSONError(w, r, err)
+			return
+		}
+		res, hits, err := s.search(r.Context(), req)
+		if err != nil {
+			s.writeJSONError(w, r, err)
+			return
+		}
+		out := apiSearch{
+			Query:  req.Query,
+			Total:  res.Total,
+			Hits:   make([]apiHit, 0, len(hits)),
+			Facets: map[string][]apiFacet{"blog": {}, "lang": {}, "year": {}},
+		}
+		for _, f := range hits {
+			p := f.post
+			out.Hits = append(out.Hits, apiHit{
+				ID:        p.ID,
+				Title:     p.Title,
+				URL:       p.URL,
+				Blog:      p.BlogName,
+				BlogID:    p.BlogSlug,
+				Published: p.Published.UTC().Format(time.RFC3339),
+				Lang:      p.Lang,
+				Snippet:   index.Snippet(p.Text, f.hit.Spans["text"], snippetRunes),
+			})
+		}
+		for name, counts := range res.Facets {
+			fs := make([]apiFacet, 0, len(counts))
+			for _, c := range counts {
+				fs = append(fs, apiFacet{Value: c.Value, Count: c.Count})
+			}
+			out.Facets[name] = fs
+		}
+		out.TookMS = math.Round(float64(time.Since(start).Microseconds())/10) / 100
+		w.Header().Set("Cache-Control", "no-cache")
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+// postView is a post as the pages list it.
+type postView struct {
+	Title   template.HTML // escaped, matches in <mark>
+	URL     string
+	Blog    string
+	BlogURL string
+	Lang    string
+	Snippet template.HTML // escaped, matches in <mark>
+	Date    string        // the day published, in the server's time zone
+	ISO     string        // the time published, for <time datetime>
+}
+
+// newPostView prepares p for a page. Title and snippet come from the
+// index's Highlight and Snippet, which escape the text; that is what makes
+// the template.HTML conversions safe.
+func (s *server) postView(p *vplanet.Post, spans map[string][]index.Span, hl string) postView {
+	blogURL := "/blogs/" + url.PathEscape(p.BlogSlug)
+	if hl != "" {
+		blogURL += "?hl=" + hl
+	}
+	return postView{
+		Title:   template.HTML(index.Highlight(p.Title, spans["title"])),
+		URL:     p.URL,
+		Blog:    p.BlogName,
+		BlogURL: blogURL,
+		Lang:    p.Lang,
+		Snippet: template.HTML(index.Snippet(p.Text, spans["text"], snippetRunes)),
+		Date:    p.Published.In(s.cfg.Location).Format("2006-01-02"),
+		ISO:     p.Published.In(s.cfg.Location).Format(time.RFC3339),
+	}
+}
+
+// homeView is the data of the home page.
+type homeView struct {
+	Posts []postView
+	Feeds int
+}
+
+// handleHome answers GET /: the newest posts, or a welcome before the
+// first crawl has stored any.
+func (s *server) handleHome() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts, err := s.st.RecentPosts(r.Context(), vplanet.PostFilter{Limit: 30})
+		if err != nil {
+			s.writeHTMLError(w, r, err)
+			return
+		}
+		v := &homeView{}
+		if len(posts) == 0 {
+			feeds, err := s.st.FindFeeds(r.Context(), vplanet.FeedFilter{Active: true})
+			if err != nil {
+				s.writeHTMLError(w, r, err)
+				return
+			}
+			v.Feeds = len(feeds)
+		}
+		hl := hlParam(r)
+		for _, p := range posts {
+			v.Posts = append(v.Posts, s.postView(p, nil, hl))
+		}
+		s.render(w, r, http.StatusOK, "home", v)
+	})
+}
+
+// searchView is the data of the results page.
+type searchView struct {
+	Query   string
+	Sort    string
+	Error   string // a bad query's explanation; the page then shows only it
+	Total   uint64
+	Took    string
+	First   int // the number of the first hit on this page
+	Hits    []postView
+	Facets  []facetGroup
+	Page    int
+	Pages   int
+	PrevURL string
+	NextURL string
+
+	RelevanceURL string
+	DateURL      string
+}
+
+type facetGroup struct {
+	Name  string // message key: "blog", "lang", "year"
+	Items []facetItem
+}
+
+type facetItem struct {
+	Label  string
+	Count  int
+	URL    string
+	Active bool // the query already filters on it
+}
+
+// handleSearchPage answers GET /search?q=&sort=&page=.
+func (s *server) handleSearchPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		v := r.URL.Query()
+		q := v.Get("q")
+		if strings.TrimSpace(q) == "" {
+			http.Redirect(w, r, (&page{HL: hlParam(r)}).URL("/"), http.StatusSeeOther)
+			return
+		}
+		hl := hlParam(r)
+		sv := &searchView{Query: q}
+		pg, err := intParam(v, "page", 1, 1, maxOffset/pageSize+1)
+		if err == nil {
+			sv.Sort, err = sortParam(v)
+		}
+		var res *index.Result
+		var hits []found
+		if err == nil {
+			res, hits, err = s.search(r.Context(), index.Request{
+				Query: q, Limit: pageSize, Offset: (pg - 1) * pageSize, Sort: sv.Sort, Facets: true,
+			})
+		}
+		if err != nil {
+			status, msg := s.errorStatus(r, err)
+			if status != http.StatusBadRequest {
+				s.writeHTMLError(w, r, err)
+				return
+			}
+			sv.Error = msg
+			s.render(w, r, status, "search", sv)
+			return
+		}
+		link := func(q, sort string, pg int) string {
+			p := &page{HL: hl}
+			kv := []string{"q", q}
+			if sort == "date" {
+				kv = append(kv, "sort", "date")
+			}
+			if pg > 1 {
+				kv = append(kv, "page", strconv.Itoa(pg))
+			}
+			return p.URL("/search", kv...)
+		}
+		sv.Total = res.Total
+		sv.Page = pg
+		sv.First = (pg-1)*pageSize + 1
+		reachable := min(int(res.Total), maxOffset+pageSize)
+		sv.Pages = max((reachable+pageSize-1)/pageSize, 1)
+		if pg > 1 {
+			sv.PrevURL = link(q, sv.Sort, pg-1)
+		}
+		if pg < sv.Pages {
+			sv.NextURL = link(q, sv.Sort, pg+1)
+		}
+		sv.RelevanceURL = link(q, "relevance", 1)
+		sv.DateURL = link(q, "date", 1)
+		for _, f := range hits {
+			sv.Hits = append(sv.Hits, s.postView(f.post, f.hit.Spans, hl))
+		}
+		names, err := s.blogNames(r.Context())
+		if err != nil {
+			s.writeHTMLError(w, r, err)
+			return
+		}
+		for _, name := range []string{"blog", "lang", "year"} {
+			g := facetGroup{Name: name}
+			for _, c := range res.Facets[name] {
+				filter := facetFilter(name, c.Value)
+				it := facetItem{Label: c.Value, Count: c.Count, Active: hasTerm(q, filter)}
+				if name == "blog" && names[c.Value] != "" {
+					it.Label = names[c.Value]
+				}
+				if !it.Active {
+					it.URL = link(q+" "+filter, sv.Sort, 1)
+				}
+				g.Items = append(g.Items, it)
+			}
+			if len(g.Items) > 0 {
+				sv.Facets = append(sv.Facets, g)
+			}
+		}
+		sv.Took = formatTook(time.Since(start))
+		s.render(w, r, http.StatusOK, "search", sv)
+	})
+}
+
+// facetFilter is the query term that narrows a search to one facet value.
+func facetFilter(name, value string) string {
+	if name == "year" {
+		return fmt.Sprintf("after:%s-01-01 before:%s-12-31", value, value)
+	}
+	if strings.ContainsAny(value, " \"") {
+		value = strconv.Quote(value)
+	}
+	return name + ":" + value
+}
+
+// hasTerm reports whether q already contains every word of filter.
+func hasTerm(q, filter string) bool {
+	words := strings.Fields(q)
+	for _, f := range strings.Fields(filter) {
+		ok := false
+		for _, w := range words {
+			if strings.EqualFold(w, f) {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func formatTook(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) + " s"
+}
+
+// blogNames maps feed slugs to the names people know them by.
+func (s *server) blogNames(ctx context.Context) (map[string]string, error) {
+	feeds, err := s.st.FindFeeds(ctx, vplanet.FeedFilter{})
+	if err != nil {
+		return nil, fmt.Errorf("blog names: %w", err)
+	}
+	names := make(map[string]string, len(feeds))
+	for _, f := range feeds {
+		names[f.Slug] = f.DisplayName()
+	}
+	return names, nil
+}
