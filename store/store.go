@@ -275,7 +275,7 @@ func Slug(rawURL string) string {
 		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_')
 	}) {
 		switch part {
-		case "feed", "rss", "atom", "index.xml", "feed.xml", "rss.xml", "atom.xml", "index.rdf", "rss2":
+		case "feed", "feeds", "posts", "default", "rss", "atom", "index.xml", "feed.xml", "rss.xml", "atom.xml", "index.rdf", "rss2":
 			continue // the blog, not its feed, names the slug
 		}
 		b.WriteByte('-')

@@ -52,6 +52,7 @@ func TestSlug(t *testing.T) {
 		{"https://blogs.vmware.com/vsphere/feed/", "blogs.vmware.com-vsphere"},
 		{"https://vhoge.hateblo.jp/rss", "vhoge.hateblo.jp"},
 		{"https://www.ntpro.nl/blog/", "ntpro.nl-blog"},
+		{"https://kwmtlog.blogspot.com/feeds/posts/default", "kwmtlog.blogspot.com"},
 		{"not a url", "feed"},
 	}
 	for _, tt := range tests {

@@ -158,7 +158,7 @@ func openLocal(ctx context.Context, cfg *config, env *cmdEnv, catchUp bool) (*cl
 			return nil, nil, err
 		}
 	}
-	h := server.NewServer(server.Config{Logger: log}, db, ix)
+	h := server.NewServer(server.Config{Logger: log, SearchPerMinute: -1}, db, ix)
 	return localClient(h), closeAll, nil
 }
 

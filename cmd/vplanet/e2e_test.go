@@ -51,7 +51,7 @@ type blogs struct {
 	srv    *httptest.Server
 }
 
-func newBlogs(t *testing.T) *blogs {
+func newBlogs(t testing.TB) *blogs {
 	ja, en := readSeeds(t)
 	b := &blogs{ja: ja, en: en}
 	mux := http.NewServeMux()

@@ -28,6 +28,7 @@ type serveConfig struct {
 	schedule string
 	baseURL  string
 	tz       string
+	rate     int
 }
 
 func runServe(ctx context.Context, env *cmdEnv, args []string) error {
@@ -37,6 +38,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	fs.StringVar(&cfg.schedule, "schedule", "@every 30m", "crawl `schedule`: a cron spec (\"*/30 * * * *\", \"@hourly\", \"CRON_TZ=Asia/Tokyo 0 7 * * *\"); \"off\" to only serve")
 	fs.StringVar(&cfg.baseURL, "base-url", "", "public `URL` for absolute links (default: from each request)")
 	fs.StringVar(&cfg.tz, "tz", "Local", "time `zone` for dates and after:/before: (\"Asia/Tokyo\")")
+	fs.IntVar(&cfg.rate, "search-per-minute", 600, "searches a client address may make per minute (-1: no limit); behind a proxy all clients share one address")
 	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
@@ -94,6 +96,8 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 			Location: loc,
 			Logger:   log,
 			Token:    info.Token,
+
+			SearchPerMinute: cfg.rate,
 		}, db, ix),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
