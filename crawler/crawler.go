@@ -146,7 +146,7 @@ func (c *Crawler) Run(ctx context.Context, o RunOptions) (Summary, error) {
 	for range min(c.workers, len(feeds)) {
 		wg.Go(func() {
 			for f := range jobs {
-				kind, created, updated, err := c.crawlOne(ctx, f)
+				kind, created, updated, err := c.crawlOne(ctx, f, start)
 				if ctx.Err() != nil {
 					continue // cancelled: neither a success nor the feed's failure
 				}
@@ -200,11 +200,17 @@ dispatch:
 
 // crawlOne fetches one feed and saves its outcome. The error is the
 // store's: a feed's own failure is recorded in the feed.
-func (c *Crawler) crawlOne(ctx context.Context, f *vplanet.Feed) (kind outcome, created, updated int, err error) {
+func (c *Crawler) crawlOne(ctx context.Context, f *vplanet.Feed, runStart time.Time) (kind outcome, created, updated int, err error) {
 	start := time.Now()
 	posts, kind := c.crawlSafely(ctx, f, start.UTC())
 	if ctx.Err() != nil {
 		return kind, 0, 0, nil
+	}
+	if kind != failed {
+		// Due again an interval after the run started, less a little: the
+		// next run, an interval later, must find the feed due even if this
+		// run reached it late.
+		f.NextAttempt = runStart.UTC().Add(c.interval - min(c.interval/10, 5*time.Minute))
 	}
 	for _, p := range posts {
 		p.FeedID = f.ID
@@ -216,8 +222,11 @@ func (c *Crawler) crawlOne(ctx context.Context, f *vplanet.Feed) (kind outcome, 
 	}
 	switch kind {
 	case failed:
-		c.log.Warn("feed failed", "feed", f.FetchURL(), "error", f.LastError, "errors", f.ErrorCount,
-			"next", f.NextAttempt.Format(time.RFC3339))
+		next := "never (until its line in feeds.txt changes)"
+		if !f.NextAttempt.IsZero() {
+			next = f.NextAttempt.Format(time.RFC3339)
+		}
+		c.log.Warn("feed failed", "feed", f.FetchURL(), "error", f.LastError, "errors", f.ErrorCount, "next", next)
 	default:
 		c.log.Debug("feed crawled", "feed", f.FetchURL(), "posts", len(posts), "new", created,
 			"updated", updated, "not_modified", kind == notModified, "took", time.Since(start))
@@ -243,6 +252,15 @@ func (c *Crawler) crawl(ctx context.Context, f *vplanet.Feed, now time.Time) ([]
 	f.LastAttempt = now
 	from := f.FetchURL()
 	resp, err := c.fetch(ctx, from, f.ETag, f.LastModified)
+	var he *httpError
+	if errors.As(err, &he) && (he.Code == http.StatusNotFound || he.Code == http.StatusGone) && from != f.URL {
+		// The feed found earlier (by autodiscovery or a redirect) is gone:
+		// start again from the URL the operator listed.
+		c.log.Info("feed URL lost; trying the listed URL", "feed", f.URL, "lost", from, "error", describe(err))
+		from = f.URL
+		f.FeedURL, f.Redirect = "", ""
+		resp, err = c.fetch(ctx, from, "", "")
+	}
 	if err != nil {
 		c.fail(f, err, now)
 		return nil, failed
@@ -273,6 +291,9 @@ func (c *Crawler) crawl(ctx context.Context, f *vplanet.Feed, now time.Time) ([]
 		if resp.Moved != "" {
 			f.FeedURL = resp.Moved
 		}
+		if p.SiteURL == "" {
+			p.SiteURL = from // the page that linked the feed is the blog's home
+		}
 	}
 	if err != nil {
 		c.fail(f, err, now)
@@ -284,9 +305,6 @@ func (c *Crawler) crawl(ctx context.Context, f *vplanet.Feed, now time.Time) ([]
 	}
 	f.Title = p.Title
 	f.SiteURL = p.SiteURL
-	if f.SiteURL == "" && f.FeedURL != "" && f.FeedURL != f.URL {
-		f.SiteURL = f.URL // the listed URL was the home page
-	}
 	c.succeed(f, resp, now)
 	return p.Posts, fetched
 }
@@ -316,7 +334,6 @@ func (c *Crawler) succeed(f *vplanet.Feed, resp *response, now time.Time) {
 	f.LastSuccess = now
 	f.LastError = ""
 	f.ErrorCount = 0
-	f.NextAttempt = now.Add(c.interval)
 }
 
 // fail records a failed fetch: the error in words, the next attempt after a

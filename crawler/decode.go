@@ -27,10 +27,11 @@ const prologWindow = 1024
 //
 // The charset is chosen in this order: a byte order mark (or the byte
 // pattern of "<?" in UTF-16 or UTF-32), the charset in contentType, the XML
-// prolog's encoding, an HTML meta charset, and finally a guess. A declared
-// UTF-8 that the bytes are not, or a declared single-byte charset where the
-// bytes are valid multi-byte UTF-8, is passed over: both are common
-// mistakes of real servers.
+// prolog's encoding (or an HTML meta charset), and finally a guess. Common
+// mistakes of real servers are passed over: a declared UTF-8 that the bytes
+// are not, a declared single-byte charset where the bytes are valid
+// multi-byte UTF-8, and a header's single-byte default where the document
+// names a multi-byte charset such as Shift_JIS.
 func decode(body []byte, contentType string) ([]byte, string) {
 	text, name := toUTF8(body, contentType)
 	return rewriteProlog(cleanText(text)), name
@@ -42,7 +43,11 @@ func toUTF8(body []byte, contentType string) ([]byte, string) {
 	} else if name == "utf-8" {
 		return body[skip:], name
 	}
-	for _, label := range []string{headerCharset(contentType), xmlEncoding(body), metaCharset(body)} {
+	header, inDoc := headerCharset(contentType), xmlEncoding(body)
+	if inDoc == "" {
+		inDoc = metaCharset(body)
+	}
+	for i, label := range []string{header, inDoc} {
 		if label == "" {
 			continue
 		}
@@ -50,6 +55,11 @@ func toUTF8(body []byte, contentType string) ([]byte, string) {
 		switch {
 		case enc == nil || name == "replacement":
 			continue // unknown or unsafe label: try the next source
+		case i == 0 && singleByte(name) && multiByte(inDoc):
+			// A server's default ("text/xml; charset=ISO-8859-1") over a
+			// document that names its own Japanese or Chinese charset: the
+			// document knows better.
+			continue
 		case name == "utf-8":
 			if utf8.Valid(body) {
 				return body, name
@@ -144,6 +154,16 @@ func metaCharset(b []byte) string {
 func singleByte(name string) bool {
 	return strings.HasPrefix(name, "windows-125") || strings.HasPrefix(name, "iso-8859-") ||
 		strings.HasPrefix(name, "koi8") || name == "macintosh" || name == "ibm866"
+}
+
+// multiByte reports whether label names a known multi-byte charset other
+// than Unicode's.
+func multiByte(label string) bool {
+	if label == "" {
+		return false
+	}
+	enc, name := charset.Lookup(label)
+	return enc != nil && name != "replacement" && !singleByte(name) && !strings.HasPrefix(name, "utf-")
 }
 
 // hasMultiByteUTF8 reports whether b is valid UTF-8 that is not plain ASCII.

@@ -113,12 +113,21 @@ func (n *normalizer) normalize(f *gofeed.Feed, feedURL *url.URL, lang string, no
 		p.Dropped = len(items) - maxItems
 		items = items[:maxItems]
 	}
+	feedAuthor := personNames(f.Authors)
+	if feedAuthor == "" && f.Author != nil {
+		feedAuthor = plainLine(cleanString(f.Author.Name), maxAuthorRunes)
+	}
 	seen := make(map[string]bool, len(items))
 	for _, it := range items {
 		if it == nil {
 			continue
 		}
 		post := n.post(it, base, now)
+		if post.Author == "" && feedAuthor != "" {
+			// An Atom entry without an author has the feed's.
+			post.Author = feedAuthor
+			post.Hash = digest(post.Hash, feedAuthor)
+		}
 		if seen[post.ID] {
 			continue
 		}
@@ -232,8 +241,18 @@ func itemLink(it *gofeed.Item, base *url.URL) string {
 }
 
 func itemAuthor(it *gofeed.Item) string {
+	names := personNames(it.Authors)
+	if names == "" && it.Author != nil {
+		names = plainLine(cleanString(it.Author.Name), maxAuthorRunes)
+	}
+	return names
+}
+
+// personNames joins up to three names (or e-mail addresses where a name is
+// missing) as plain text.
+func personNames(people []*gofeed.Person) string {
 	var names []string
-	for _, a := range it.Authors {
+	for _, a := range people {
 		if a == nil {
 			continue
 		}
@@ -247,9 +266,6 @@ func itemAuthor(it *gofeed.Item) string {
 		if len(names) == 3 {
 			break
 		}
-	}
-	if len(names) == 0 && it.Author != nil {
-		names = append(names, plainLine(cleanString(it.Author.Name), maxAuthorRunes))
 	}
 	return truncateRunes(strings.Join(names, ", "), maxAuthorRunes)
 }

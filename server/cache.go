@@ -3,8 +3,13 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
+	"fmt"
 	"sync"
 	"time"
+
+	"vplanet"
+	"vplanet/store"
 )
 
 // feedCache keeps recently rendered feeds by ETag, so that a reader that
@@ -72,4 +77,43 @@ func (f *cachedFeed) gzip() []byte {
 		f.gzipped = buf.Bytes()
 	})
 	return f.gzipped
+}
+
+// blogCache keeps the store's feed list for a short while: the search page
+// and the feeds need blog names and home pages for every request, which
+// change only when a crawl learns a new title, while reading them counts
+// every feed's posts.
+type blogCache struct {
+	mu      sync.Mutex
+	ttl     time.Duration
+	fetched time.Time
+	bySlug  map[string]*vplanet.Feed
+	byID    map[int64]*vplanet.Feed
+	now     func() time.Time
+}
+
+func newBlogCache(ttl time.Duration) *blogCache {
+	return &blogCache{ttl: ttl, now: time.Now}
+}
+
+// get returns the feeds by slug and by ID, reading the store when the copy
+// is older than the TTL. The maps are shared: callers must not change them.
+func (c *blogCache) get(ctx context.Context, st *store.DB) (bySlug map[string]*vplanet.Feed, byID map[int64]*vplanet.Feed, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bySlug != nil && c.now().Sub(c.fetched) < c.ttl {
+		return c.bySlug, c.byID, nil
+	}
+	feeds, err := st.FindFeeds(ctx, vplanet.FeedFilter{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("blogs: %w", err)
+	}
+	c.bySlug = make(map[string]*vplanet.Feed, len(feeds))
+	c.byID = make(map[int64]*vplanet.Feed, len(feeds))
+	for _, f := range feeds {
+		c.bySlug[f.Slug] = f
+		c.byID[f.ID] = f
+	}
+	c.fetched = c.now()
+	return c.bySlug, c.byID, nil
 }

@@ -194,13 +194,9 @@ func (s *server) feedDoc(ctx context.Context, r *http.Request, base string, blog
 		return nil, err
 	}
 	doc.ID, doc.SelfURL, doc.HomeURL = self, self, home
-	feeds, err := s.st.FindFeeds(ctx, vplanet.FeedFilter{})
+	_, byID, err := s.blogs.get(ctx, s.st)
 	if err != nil {
-		return nil, fmt.Errorf("feed: %w", err)
-	}
-	byID := make(map[int64]*vplanet.Feed, len(feeds))
-	for _, f := range feeds {
-		byID[f.ID] = f
+		return nil, err
 	}
 	for _, p := range posts {
 		e := feedEntry{

@@ -5,6 +5,7 @@ package server
 var messages = map[string]map[string]string{
 	"en": {
 		"skip":            "Skip to content",
+		"site":            "Site",
 		"tagline":         "Search and read the VMware community's blogs, in English and Japanese.",
 		"search":          "Search",
 		"search_label":    "Search posts",
@@ -44,7 +45,6 @@ var messages = map[string]map[string]string{
 		"no_posts":        "No posts from this blog yet.",
 		"error":           "Error",
 		"home":            "Home",
-		"language":        "Language",
 		"merged_feed":     "Merged feed",
 		"status_new":      "new",
 		"status_ok":       "ok",
@@ -54,6 +54,7 @@ var messages = map[string]map[string]string{
 	},
 	"ja": {
 		"skip":            "本文へ移動",
+		"site":            "サイト",
 		"tagline":         "VMware コミュニティのブログを日本語と英語で検索して読む。",
 		"search":          "検索",
 		"search_label":    "記事を検索",
@@ -93,7 +94,6 @@ var messages = map[string]map[string]string{
 		"no_posts":        "このブログの記事はまだありません。",
 		"error":           "エラー",
 		"home":            "ホーム",
-		"language":        "言語",
 		"merged_feed":     "統合フィード",
 		"status_new":      "未取得",
 		"status_ok":       "正常",

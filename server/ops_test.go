@@ -138,3 +138,32 @@ func TestRateLimit(t *testing.T) {
 		t.Error("negative rate: want no limiter")
 	}
 }
+
+func TestBlogCache(t *testing.T) {
+	e := newEnv(t, Config{})
+	c := newBlogCache(30 * time.Second)
+	now := time.Unix(1000, 0)
+	c.now = func() time.Time { return now }
+	ctx := t.Context()
+	bySlug, _, err := c.get(ctx, e.st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slug := e.feeds[enBlog].Slug
+	if got, want := bySlug[slug].DisplayName(), "Example Blog"; got != want {
+		t.Fatalf("name: got %q, want %q", got, want)
+	}
+	f := e.feeds[enBlog]
+	f.Title = "Renamed Blog"
+	if _, _, err := e.st.SaveFetch(ctx, f, nil); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(10 * time.Second)
+	if bySlug, _, _ = c.get(ctx, e.st); bySlug[slug].DisplayName() != "Example Blog" {
+		t.Errorf("within the TTL: got %q, want the cached name", bySlug[slug].DisplayName())
+	}
+	now = now.Add(30 * time.Second)
+	if bySlug, _, _ = c.get(ctx, e.st); bySlug[slug].DisplayName() != "Renamed Blog" {
+		t.Errorf("after the TTL: got %q, want %q", bySlug[slug].DisplayName(), "Renamed Blog")
+	}
+}

@@ -144,6 +144,10 @@ func TestHome(t *testing.T) {
 				t.Errorf("empty home lacks %q", want)
 			}
 		}
+		w = e.get(t, "/search?q=VCHA&hl=ja")
+		if w.Code != 200 || !strings.Contains(w.Body.String(), "まだ記事がありません") {
+			t.Errorf("search before the first crawl: got %d, want 200 saying there are no posts yet:\n%s", w.Code, w.Body)
+		}
 	})
 	t.Run("posts", func(t *testing.T) {
 		e := newEnv(t, Config{})

@@ -272,6 +272,7 @@ type searchView struct {
 	Query   string
 	Sort    string
 	Error   string // a bad query's explanation; the page then shows only it
+	NoPosts bool   // the store has no posts yet: nothing could have matched
 	Total   uint64
 	Took    string
 	First   int // the number of the first hit on this page
@@ -342,6 +343,14 @@ func (s *server) handleSearchPage() http.Handler {
 			}
 			return p.URL("/search", kv...)
 		}
+		if res.Total == 0 {
+			n, err := s.st.CountPosts(r.Context())
+			if err != nil {
+				s.writeHTMLError(w, r, err)
+				return
+			}
+			sv.NoPosts = n == 0
+		}
 		sv.Total = res.Total
 		sv.Page = pg
 		sv.First = (pg-1)*pageSize + 1
@@ -358,7 +367,7 @@ func (s *server) handleSearchPage() http.Handler {
 		for _, f := range hits {
 			sv.Hits = append(sv.Hits, s.postView(f.post, f.hit.Spans, hl))
 		}
-		names, err := s.blogNames(r.Context())
+		blogs, _, err := s.blogs.get(r.Context(), s.st)
 		if err != nil {
 			s.writeHTMLError(w, r, err)
 			return
@@ -368,8 +377,8 @@ func (s *server) handleSearchPage() http.Handler {
 			for _, c := range res.Facets[name] {
 				filter := facetFilter(name, c.Value)
 				it := facetItem{Label: c.Value, Count: c.Count, Active: hasTerm(q, filter)}
-				if name == "blog" && names[c.Value] != "" {
-					it.Label = names[c.Value]
+				if f := blogs[c.Value]; name == "blog" && f != nil {
+					it.Label = f.DisplayName()
 				}
 				if !it.Active {
 					it.URL = link(q+" "+filter, sv.Sort, 1)
@@ -415,17 +424,4 @@ func hasTerm(q, filter string) bool {
 
 func formatTook(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) + " s"
-}
-
-// blogNames maps feed slugs to the names people know them by.
-func (s *server) blogNames(ctx context.Context) (map[string]string, error) {
-	feeds, err := s.st.FindFeeds(ctx, vplanet.FeedFilter{})
-	if err != nil {
-		return nil, fmt.Errorf("blog names: %w", err)
-	}
-	names := make(map[string]string, len(feeds))
-	for _, f := range feeds {
-		names[f.Slug] = f.DisplayName()
-	}
-	return names, nil
 }

@@ -46,10 +46,12 @@ const (
 	searchTimeout  = 10 * time.Second
 	pageSize       = 10       // hits per HTML results page
 	feedCacheBytes = 32 << 20 // rendered feeds kept in memory
+	blogCacheTTL   = 30 * time.Second
 )
 
 // server holds the dependencies the handlers share. It is built once by
-// NewServer; nothing in it changes after that except the reindex flag.
+// NewServer; after that only the reindex flag and the caches change, and
+// they guard themselves.
 type server struct {
 	cfg      Config
 	log      *slog.Logger
@@ -59,6 +61,7 @@ type server struct {
 	sanitize *bluemonday.Policy
 	metrics  *metrics
 	feeds    *feedCache
+	blogs    *blogCache
 	limiter  *rateLimiter // nil: no limit
 	// reindexing is set while a rebuild started over HTTP runs, so that two
 	// requests arriving together cannot both start one.
@@ -92,6 +95,7 @@ func newServer(cfg Config, st *store.DB, ix *index.Index) *server {
 		// store written by an older version must not become their problem.
 		sanitize: bluemonday.UGCPolicy(),
 		feeds:    newFeedCache(feedCacheBytes),
+		blogs:    newBlogCache(blogCacheTTL),
 		limiter:  newRateLimiter(cfg.SearchPerMinute),
 	}
 	s.metrics = newMetrics(cfg.Registry, st, ix, cfg.Logger)

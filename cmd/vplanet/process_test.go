@@ -124,3 +124,84 @@ func TestServeSIGTERM(t *testing.T) {
 		t.Errorf("server.json left behind after a clean stop: %v", err)
 	}
 }
+
+// TestBackupWhileCrawling writes a backup while serve runs and a crawl
+// writes, restores it into a new data directory, reindexes, and finds every
+// post the backup holds.
+func TestBackupWhileCrawling(t *testing.T) {
+	_, feeds := community(t, 20, 25, 40*time.Millisecond)
+	data := filepath.Join(t.TempDir(), "data")
+	runBinary(t, 0, "crawl", "--all", "--data", data, "--feeds", feeds)
+
+	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--schedule", "off", "--data", data, "--feeds", feeds)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-done
+	}()
+	waitForServer(t, data, done)
+
+	crawl := exec.Command(binary, "crawl", "--all", "--data", data, "--feeds", feeds)
+	if err := crawl.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the crawl is writing now
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	out := runBinary(t, 0, "backup", "--data", data, backup)
+	if err := crawl.Wait(); err != nil {
+		t.Fatalf("crawl beside the backup: %v", err)
+	}
+	if !strings.Contains(out, "500 posts") {
+		t.Errorf("backup printed %q, want 500 posts", out)
+	}
+
+	restored := filepath.Join(t.TempDir(), "data")
+	os.MkdirAll(restored, 0o755)
+	b, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(restored, "vplanet.db"), b, 0o644)
+	if out := runBinary(t, 0, "reindex", "--data", restored); !strings.Contains(out, "reindexed 500 posts") {
+		t.Errorf("reindex of the restored store printed %q", out)
+	}
+	res := runBinary(t, 0, "search", "--json", "--limit", "1", "--data", restored, "zebracorn")
+	if !strings.Contains(res, `"total": 500`) {
+		t.Errorf("search in the restored store: %.300s, want total 500", res)
+	}
+}
+
+// TestScheduleSkipsOverlap runs serve with a schedule that ticks faster than
+// a crawl takes: the ticks that come while a crawl runs are skipped, not
+// stacked, and crawls never overlap.
+func TestScheduleSkipsOverlap(t *testing.T) {
+	_, feeds := community(t, 4, 5, 1200*time.Millisecond)
+	data := filepath.Join(t.TempDir(), "data")
+	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--schedule", "@every 1s", "--log-level", "debug",
+		"--data", data, "--feeds", feeds)
+	var logs syncBuffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	waitForServer(t, data, done)
+	time.Sleep(4 * time.Second)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v\n%s", err, logs.String())
+	}
+	out := logs.String()
+	finished, skipped := strings.Count(out, `msg="crawl finished"`), strings.Count(out, `msg="cron: skip"`)
+	if finished < 1 || skipped < 1 {
+		t.Errorf("%d crawls finished and %d ticks skipped, want at least one of each\n%s", finished, skipped, out)
+	}
+	if strings.Contains(out, "another crawl is running") {
+		t.Errorf("two crawls ran into each other:\n%s", out)
+	}
+}

@@ -1,0 +1,282 @@
+package server
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/websocket"
+
+	"vplanet"
+)
+
+// TestBrowser drives a real headless Chromium through the search page the
+// way a person would: open /, type VCHA, press Enter, see the Japanese post
+// with a marked snippet, follow a facet, page forward. It saves screenshots
+// at desktop and phone widths (go test -artifacts keeps them). It speaks the
+// DevTools protocol itself over x/net/websocket, so it needs no browser
+// automation library; it is skipped when no Chromium is installed
+// (Debian: apt-get install chromium; or set VPLANET_CHROMIUM).
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	bin := findChromium()
+	if bin == "" {
+		t.Skip("chromium not found: apt-get install chromium, or set VPLANET_CHROMIUM")
+	}
+	e := newEnv(t, Config{}) // pages link relatively; the base URL only matters to feeds
+	var more []*vplanet.Post
+	for i := range 12 {
+		more = append(more, &vplanet.Post{
+			ID: fmt.Sprintf("more-%02d", i), URL: fmt.Sprintf("https://blog.example.com/more/%d", i),
+			Title: fmt.Sprintf("VCHA notes, part %d", i+1), Text: "More notes on VCHA failover and witness nodes.",
+			Published: time.Date(2019, 3, 1+i, 0, 0, 0, 0, time.UTC), Lang: "en", Hash: strconv.Itoa(i),
+		})
+	}
+	e.save(t, map[string][]*vplanet.Post{enBlog: more})
+	e.catchUp(t)
+	ts := httptest.NewServer(e.h)
+	defer ts.Close()
+
+	b := startBrowser(t, bin)
+	shots := t.ArtifactDir()
+
+	b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false})
+	b.call("Page.navigate", map[string]any{"url": ts.URL + "/"})
+	b.waitFor(`document.readyState === "complete" && !!document.querySelector("#q")`)
+
+	// CSS is allowed by the CSP and applied.
+	if got := b.eval(`getComputedStyle(document.body).maxWidth`); got != "1152px" {
+		t.Errorf("stylesheet not applied: body max-width %v, want 1152px", got)
+	}
+
+	// Type and submit with the keyboard.
+	b.eval(`document.querySelector("#q").focus()`)
+	b.call("Input.insertText", map[string]any{"text": "VCHA"})
+	for _, typ := range []string{"keyDown", "keyUp"} {
+		b.call("Input.dispatchKeyEvent", map[string]any{"type": typ, "key": "Enter", "code": "Enter",
+			"windowsVirtualKeyCode": 13, "nativeVirtualKeyCode": 13, "text": "\r"})
+	}
+	b.waitFor(`location.pathname === "/search" && document.readyState === "complete" && !!document.querySelector(".summary")`)
+
+	titles := b.eval(`Array.from(document.querySelectorAll('li.post h3 a[lang="ja"]')).map(a => a.textContent).join("|")`)
+	if s, _ := titles.(string); !strings.Contains(s, "VMworld 2017 Europe #4") {
+		t.Errorf("Japanese post not among the results: %q", titles)
+	}
+	if n := b.eval(`document.querySelectorAll('.snippet[lang="ja"] mark').length`); n == float64(0) {
+		t.Error("no <mark> in the Japanese snippet")
+	}
+	if n := b.eval(`document.querySelectorAll("script").length`); n != float64(0) {
+		t.Errorf("page has %v script elements, want none", n)
+	}
+	b.screenshot(filepath.Join(shots, "results-desktop.png"))
+
+	// Phone width: no sideways scrolling.
+	b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true})
+	b.call("Page.reload", nil)
+	b.waitFor(`document.readyState === "complete" && !!document.querySelector(".summary")`)
+	if got := b.eval(`document.documentElement.scrollWidth <= window.innerWidth`); got != true {
+		t.Errorf("page scrolls sideways at phone width (scrollWidth %v, innerWidth %v)",
+			b.eval(`document.documentElement.scrollWidth`), b.eval(`window.innerWidth`))
+	}
+	b.screenshot(filepath.Join(shots, "results-phone.png"))
+
+	// Dark colour scheme.
+	light := b.eval(`getComputedStyle(document.body).backgroundColor`)
+	b.call("Emulation.setEmulatedMedia", map[string]any{"features": []map[string]string{{"name": "prefers-color-scheme", "value": "dark"}}})
+	if dark := b.eval(`getComputedStyle(document.body).backgroundColor`); dark == light {
+		t.Errorf("dark scheme has the light background %v", dark)
+	}
+	b.screenshot(filepath.Join(shots, "results-phone-dark.png"))
+	b.call("Emulation.setEmulatedMedia", map[string]any{"features": []map[string]string{{"name": "prefers-color-scheme", "value": "light"}}})
+	b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false})
+
+	// Page forward: 14 posts match, ten a page.
+	b.eval(`document.querySelector('a[rel="next"]').click()`)
+	b.waitFor(`location.search.includes("page=2") && document.readyState === "complete" && !!document.querySelector(".summary")`)
+	if n := b.eval(`document.querySelectorAll("li.post").length`); n != float64(4) {
+		t.Errorf("page 2 has %v hits, want 4", n)
+	}
+
+	// Follow the Japanese language facet.
+	b.eval(`document.querySelector('.facets a[href*="lang%3Aja"]').click()`)
+	b.waitFor(`location.search.includes("lang%3Aja") && document.readyState === "complete" && !!document.querySelector(".summary")`)
+	if got := b.eval(`Array.from(document.querySelectorAll("li.post .lang")).every(s => s.textContent === "ja")`); got != true {
+		t.Error("language facet left non-Japanese hits")
+	}
+	if n := b.eval(`document.querySelectorAll("li.post").length`); n != float64(1) {
+		t.Errorf("lang:ja hits: got %v, want 1", n)
+	}
+	b.screenshot(filepath.Join(shots, "facet-desktop.png"))
+}
+
+func findChromium() string {
+	if p := os.Getenv("VPLANET_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// browser is one page of a headless Chromium, driven over the DevTools
+// protocol.
+type browser struct {
+	t    *testing.T
+	ws   *websocket.Conn
+	next int
+}
+
+func startBrowser(t *testing.T, bin string) *browser {
+	t.Helper()
+	profile := t.TempDir()
+	cmd := exec.Command(bin, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--no-first-run", "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars",
+		"--remote-debugging-address=127.0.0.1", "--remote-allow-origins=*",
+		"--remote-debugging-port=0", "--user-data-dir="+profile, "about:blank")
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	// Chromium writes the port it chose to DevToolsActivePort.
+	var port string
+	deadline := time.Now().Add(30 * time.Second)
+	for port == "" {
+		if b, err := os.ReadFile(filepath.Join(profile, "DevToolsActivePort")); err == nil {
+			port, _, _ = strings.Cut(string(b), "\n")
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("chromium did not open its DevTools port in 30s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var targets []struct{ Type, WebSocketDebuggerURL string }
+	for {
+		resp, err := http.Get("http://127.0.0.1:" + port + "/json/list")
+		if err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&targets)
+			resp.Body.Close()
+		}
+		if err == nil && len(targets) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no page target from chromium: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var wsURL string
+	for _, tg := range targets {
+		if tg.Type == "page" {
+			wsURL = tg.WebSocketDebuggerURL
+		}
+	}
+	ws, err := websocket.Dial(wsURL, "", "http://127.0.0.1/")
+	if err != nil {
+		t.Fatalf("dial devtools: %v", err)
+	}
+	ws.MaxPayloadBytes = 64 << 20 // screenshots
+	t.Cleanup(func() { ws.Close() })
+	return &browser{t: t, ws: ws}
+}
+
+// call sends one command and waits for its answer, skipping events.
+func (b *browser) call(method string, params any) json.RawMessage {
+	b.t.Helper()
+	b.next++
+	id := b.next
+	if params == nil {
+		params = map[string]any{}
+	}
+	b.ws.SetDeadline(time.Now().Add(30 * time.Second))
+	if err := websocket.JSON.Send(b.ws, map[string]any{"id": id, "method": method, "params": params}); err != nil {
+		b.t.Fatalf("%s: %v", method, err)
+	}
+	for {
+		var msg struct {
+			ID     int
+			Result json.RawMessage
+			Error  *struct{ Message string }
+		}
+		if err := websocket.JSON.Receive(b.ws, &msg); err != nil {
+			b.t.Fatalf("%s: %v", method, err)
+		}
+		if msg.ID != id {
+			continue
+		}
+		if msg.Error != nil {
+			b.t.Fatalf("%s: %s", method, msg.Error.Message)
+		}
+		return msg.Result
+	}
+}
+
+// eval runs a JavaScript expression in the page and returns its value.
+func (b *browser) eval(expr string) any {
+	b.t.Helper()
+	var res struct {
+		Result struct {
+			Value any
+		}
+		ExceptionDetails *struct{ Text string }
+	}
+	raw := b.call("Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true})
+	if err := json.Unmarshal(raw, &res); err != nil {
+		b.t.Fatal(err)
+	}
+	if res.ExceptionDetails != nil {
+		b.t.Fatalf("evaluate %s: %s", expr, res.ExceptionDetails.Text)
+	}
+	return res.Result.Value
+}
+
+// waitFor polls a JavaScript condition until it holds, for up to 15s.
+func (b *browser) waitFor(cond string) {
+	b.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var res struct {
+			Result struct{ Value any }
+		}
+		// Evaluation may fail while a navigation swaps the document; retry.
+		raw := b.call("Runtime.evaluate", map[string]any{"expression": "(() => { try { return " + cond + " } catch (e) { return false } })()", "returnByValue": true})
+		if json.Unmarshal(raw, &res) == nil && res.Result.Value == true {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("timed out waiting for %s (at %v)", cond, b.eval("location.href"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (b *browser) screenshot(path string) {
+	b.t.Helper()
+	var res struct{ Data string }
+	if err := json.Unmarshal(b.call("Page.captureScreenshot", map[string]any{"format": "png", "captureBeyondViewport": true}), &res); err != nil {
+		b.t.Fatal(err)
+	}
+	png, err := base64.StdEncoding.DecodeString(res.Data)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
