@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"vplanet"
+	"vplanet/crawler"
 	"vplanet/server"
 
 	"vplanet/index"
@@ -345,4 +348,90 @@ func runBackup(ctx context.Context, env *cmdEnv, args []string) error {
 	n, _ := db.CountPosts(ctx)
 	fmt.Fprintf(env.stdout, "wrote %s (%d posts); restore it as %s and run vplanet reindex\n", path, n, cfg.storePath())
 	return nil
+}
+
+func runImportOPML(ctx context.Context, env *cmdEnv, args []string) error {
+	var cfg config
+	fs := newFlagSet(env, "import-opml", &cfg)
+	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("import-opml: give one OPML file, such as a feed reader's export: vplanet import-opml subscriptions.opml")
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return fmt.Errorf("import-opml: %w", err)
+	}
+	defer f.Close()
+	srcs, err := crawler.ReadOPML(f)
+	if err != nil && len(srcs) == 0 {
+		return fmt.Errorf("import-opml %s: %w", fs.Arg(0), err)
+	}
+	if err != nil {
+		fmt.Fprintf(env.stderr, "vplanet: import-opml: %v\n", err)
+	}
+	added, listed, err := appendFeeds(cfg.feeds, fs.Arg(0), srcs)
+	if err != nil {
+		return fmt.Errorf("import-opml: %w", err)
+	}
+	fmt.Fprintf(env.stdout, "added %d feeds to %s (%d already listed); the next crawl fetches them\n", added, cfg.feeds, listed)
+	return nil
+}
+
+// appendFeeds adds the feeds of srcs that path does not list yet to its end,
+// under a comment naming where they came from, keeping everything the file
+// had. It replaces the file in one rename, so a reader never sees half of it.
+func appendFeeds(path, from string, srcs []vplanet.FeedSource) (added, listed int, err error) {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return 0, 0, err
+	}
+	have, err := crawler.ReadFeedList(bytes.NewReader(old))
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w (fix it before importing)", path, err)
+	}
+	known := make(map[string]bool, len(have))
+	for _, src := range have {
+		known[strings.ToLower(src.URL)] = true
+	}
+	var b bytes.Buffer
+	b.Write(old)
+	if len(old) > 0 && !bytes.HasSuffix(old, []byte("\n")) {
+		b.WriteByte('\n')
+	}
+	fmt.Fprintf(&b, "\n# Imported from %s on %s\n", filepath.Base(from), time.Now().Format(time.DateOnly))
+	for _, src := range srcs {
+		if known[strings.ToLower(src.URL)] {
+			listed++
+			continue
+		}
+		known[strings.ToLower(src.URL)] = true
+		b.WriteString(crawler.FormatFeedLine(src) + "\n")
+		added++
+	}
+	if added == 0 {
+		return 0, listed, nil
+	}
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".feeds-*.txt")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b.Bytes()); err != nil {
+		tmp.Close()
+		return 0, 0, err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return 0, 0, err
+	}
+	if err := tmp.Close(); err != nil {
+		return 0, 0, err
+	}
+	return added, listed, os.Rename(tmp.Name(), path)
 }

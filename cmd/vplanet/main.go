@@ -7,6 +7,7 @@
 //	vplanet reindex                                           rebuild the index from the store
 //	vplanet feeds [--json]                                    every feed and its crawl status
 //	vplanet backup FILE                                       a consistent copy of the store
+//	vplanet import-opml FILE                                  add a feed reader's subscriptions to feeds.txt
 //
 // Every command takes --data DIR (default ./data) and --feeds FILE (default
 // ./feeds.txt); VPLANET_* environment variables mirror the flags.
@@ -69,6 +70,7 @@ Usage:
   vplanet reindex
   vplanet feeds [--json]
   vplanet backup FILE
+  vplanet import-opml FILE
   vplanet --version
 
 Every command takes --data DIR (default ./data) and --feeds FILE (default
@@ -99,6 +101,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runFeeds(ctx, env, rest)
 	case "backup":
 		return runBackup(ctx, env, rest)
+	case "import-opml":
+		return runImportOPML(ctx, env, rest)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "vplanet %s\n", vplanet.Version)
 		return nil
