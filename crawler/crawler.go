@@ -35,7 +35,7 @@ type Options struct {
 	Logger   *slog.Logger
 	Client   *http.Client  // nil: the crawler's own client with timeouts
 	Workers  int           // feeds fetched at once; default 16
-	PerHost  int           // requests at once to one host; default 2
+	PerHost  int           // requests at once to one host (host:port); default 2
 	MaxBody  int64         // largest body read, in bytes; default 16 MiB
 	Timeout  time.Duration // per request, the whole body included; default 30s
 	Interval time.Duration // when a fetched feed is due again; default 30m

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/mmcdole/gofeed"
@@ -348,7 +349,13 @@ func isJapanese(s string) bool {
 // cleanString removes invalid UTF-8 and control characters from a string
 // a parser handed over.
 func cleanString(s string) string {
-	if isClean([]byte(s)) {
+	clean := utf8.ValidString(s) && !strings.ContainsAny(s, "\uFFFE\uFFFF")
+	for i := 0; clean && i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			clean = false
+		}
+	}
+	if clean {
 		return s
 	}
 	return string(cleanText([]byte(s)))

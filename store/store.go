@@ -591,6 +591,32 @@ func (db *DB) CountPosts(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// Purge deletes the feeds that have left feeds.txt, and their posts. Those
+// posts left search and the merged feeds when their feed was removed; purging
+// only reclaims the space.
+func (db *DB) Purge(ctx context.Context) (feeds, posts int, err error) {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`DELETE FROM posts WHERE feed_id IN (SELECT id FROM feeds WHERE status = ?)`, vplanet.StatusRemoved)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		posts = int(n)
+		res, err = tx.ExecContext(ctx, `DELETE FROM feeds WHERE status = ?`, vplanet.StatusRemoved)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		feeds = int(n)
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: purge: %w", err)
+	}
+	return feeds, posts, nil
+}
+
 // Backup writes a consistent copy of the store to path, which must not exist.
 // It reads one snapshot, so crawls and the server may go on writing.
 func (db *DB) Backup(ctx context.Context, path string) error {

@@ -107,6 +107,26 @@ func TestSyncFeeds(t *testing.T) {
 	}
 }
 
+func TestPurge(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	feeds := sync2(t, db, "https://a.example/", "https://b.example/")
+	db.SaveFetch(ctx, feeds[0], []*vplanet.Post{post("a1", "h", time.Now()), post("a2", "h", time.Now())})
+	db.SaveFetch(ctx, feeds[1], []*vplanet.Post{post("b1", "h", time.Now())})
+	sync2(t, db, "https://b.example/")
+	f, p, err := db.Purge(ctx)
+	if err != nil || f != 1 || p != 2 {
+		t.Fatalf("Purge = %d feeds, %d posts, %v; want 1, 2", f, p, err)
+	}
+	if got, _ := db.FindPosts(ctx, []string{"a1", "a2", "b1"}); len(got) != 1 || got[0].ID != "b1" {
+		t.Errorf("posts after purge = %v, want b1 only", ids(got))
+	}
+	all, _ := db.FindFeeds(ctx, vplanet.FeedFilter{})
+	if len(all) != 1 {
+		t.Errorf("%d feeds after purge, want 1", len(all))
+	}
+}
+
 func TestSyncFeedsGone(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)

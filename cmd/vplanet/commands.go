@@ -435,3 +435,22 @@ func appendFeeds(path, from string, srcs []vplanet.FeedSource) (added, listed in
 	}
 	return added, listed, os.Rename(tmp.Name(), path)
 }
+
+func runPurge(ctx context.Context, env *cmdEnv, args []string) error {
+	var cfg config
+	fs := newFlagSet(env, "purge", &cfg)
+	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	db, err := cfg.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	feeds, posts, err := db.Purge(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "purged %d feeds no longer in the feed list, and their %d posts\n", feeds, posts)
+	return nil
+}

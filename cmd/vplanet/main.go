@@ -8,6 +8,7 @@
 //	vplanet feeds [--json]                                    every feed and its crawl status
 //	vplanet backup FILE                                       a consistent copy of the store
 //	vplanet import-opml FILE                                  add a feed reader's subscriptions to feeds.txt
+//	vplanet purge                                             delete feeds removed from feeds.txt, and their posts
 //
 // Every command takes --data DIR (default ./data) and --feeds FILE (default
 // ./feeds.txt); VPLANET_* environment variables mirror the flags.
@@ -71,6 +72,7 @@ Usage:
   vplanet feeds [--json]
   vplanet backup FILE
   vplanet import-opml FILE
+  vplanet purge
   vplanet --version
 
 Every command takes --data DIR (default ./data) and --feeds FILE (default
@@ -103,6 +105,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runBackup(ctx, env, rest)
 	case "import-opml":
 		return runImportOPML(ctx, env, rest)
+	case "purge":
+		return runPurge(ctx, env, rest)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "vplanet %s\n", vplanet.Version)
 		return nil
