@@ -243,6 +243,29 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("metrics", func(t *testing.T) {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{
+			`vplanet_crawl_runs_total{result="ok"} 1`,
+			`vplanet_crawl_feeds_total{outcome="failed"} 2`,
+			`vplanet_crawl_posts_total{kind="new"} 8`,
+			"vplanet_posts 8",
+			"vplanet_index_lag 0",
+			`vplanet_feeds{status="error"} 2`,
+			"vplanet_http_request_duration_seconds_bucket",
+			"process_resident_memory_bytes",
+		} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("/metrics lacks %q", want)
+			}
+		}
+	})
+
 	t.Run("crawl from cron while serving", func(t *testing.T) {
 		b.publish(seedPost{ID: "ja-new", Title: "vSAN ESA の検証メモ", Published: time.Now().UTC().Add(-time.Minute),
 			Body: []string{"ストレッチクラスタとzebracorn構成を検証しました。"}})

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/robfig/cron/v3"
 
 	"vplanet"
@@ -90,6 +92,9 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	defer removeServerInfo(cfg.serverPath(), info)
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	crawlStats := newCrawlMetrics(reg)
 	srv := &http.Server{
 		Handler: server.NewServer(server.Config{
 			BaseURL:  cfg.baseURL,
@@ -98,6 +103,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 			Token:    info.Token,
 
 			SearchPerMinute: cfg.rate,
+			Registry:        reg,
 		}, db, ix),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -130,6 +136,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 			}
 		}()
 		sum, err := crawlOnce(crawlCtx, &cfg.config, db, log, false, 0, nil)
+		crawlStats.observe(sum, err)
 		switch {
 		case errors.Is(err, vplanet.ErrLocked):
 			log.Info("crawl skipped: another crawl is running", "reason", err)
