@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,5 +40,29 @@ func TestRemovedFeedLeavesSearch(t *testing.T) {
 	}
 	if out := vplanet("search", "--data", data, "VCHA"); !strings.Contains(out, "VMworld 2017 Europe #4") {
 		t.Errorf("search VCHA after purge:\n%s", out)
+	}
+}
+
+// TestBrokenFeedListKeepsCrawling breaks feeds.txt after a first crawl: the
+// next crawl says what is wrong, with the line, and crawls the feeds the
+// list had before.
+func TestBrokenFeedListKeepsCrawling(t *testing.T) {
+	b := newBlogs(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	feeds := writeFeeds(t, dir, b)
+	runBinary(t, 0, "crawl", "--data", data, "--feeds", feeds)
+	os.WriteFile(feeds, []byte(b.srv.URL+"/ja/feed ja\nftp://old.example/feed\n"), 0o644)
+	cmd := exec.Command(binary, "crawl", "--all", "--data", data, "--feeds", feeds)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("crawl with a broken feed list: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "line 2") {
+		t.Errorf("crawl's errors %q do not name the broken line", stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "2 feeds") {
+		t.Errorf("crawl printed %q, want both feeds of the last good list crawled", stdout.String())
 	}
 }

@@ -202,8 +202,10 @@ func crawlOnce(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger,
 		return crawler.Summary{}, fmt.Errorf("crawl: %w", err)
 	}
 	defer lock.Release()
+	// A mistake in the feed list, made while serve runs, must not stop the
+	// crawls: they go on with the list as it was last read, and say why.
 	if err := cfg.syncFeeds(ctx, db, log); err != nil {
-		return crawler.Summary{}, err
+		log.Error("feed list not applied; crawling the feeds it listed before", "err", err)
 	}
 	c := crawler.New(db, crawler.Options{Logger: log})
 	return c.Run(ctx, crawler.RunOptions{All: all, Progress: progress})
