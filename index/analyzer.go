@@ -58,36 +58,35 @@ func init() {
 // sharedAnalyzer loads the IPA dictionary (about 110 MiB, over a second) once
 // per process. kagome's tokenizer is safe for concurrent use, so every index,
 // every Bleve analysis worker and every query shares it.
-var sharedAnalyzer = sync.OnceValues(func() (*Analyzer, error) {
+var sharedAnalyzer = sync.OnceValues(func() (*textAnalyzer, error) {
 	t, err := tokenizer.New(ipa.Dict(), tokenizer.OmitBosEos())
 	if err != nil {
 		return nil, fmt.Errorf("load japanese dictionary: %w", err)
 	}
-	return &Analyzer{ja: t}, nil
+	return &textAnalyzer{ja: t}, nil
 })
 
-// Analyzer turns text in Japanese, English or both into index terms. It
+// textAnalyzer turns text in Japanese, English or both into index terms. It
 // folds width and compatibility forms (ＶＣＨＡ is vcha, ｶﾞｲﾄﾞ is ガイド) per
 // token, so offsets always point into the original text; hands runs of kana
 // and kanji to kagome in search mode, indexing verbs and adjectives by base
 // form and dropping particles, auxiliary verbs and symbols; and splits Latin
 // runs into words that are indexed whole and by parts ("vsphere7.0u3" also
 // as "vsphere", "7.0", "u", "3"), lower-cased and stemmed.
-type Analyzer struct {
+type textAnalyzer struct {
 	ja *tokenizer.Tokenizer
 }
 
-// Token is one term found by an Analyzer.
-type Token struct {
+// token is one term found by a textAnalyzer.
+type token struct {
 	Term     string
-	Start    int  // byte offset in the original text
-	End      int  // byte offset in the original text
-	Position int  // 1-based; tokens that share a position are alternatives
-	Whole    bool // the whole of a compound Latin word, beside its parts
+	Start    int // byte offset in the original text
+	End      int // byte offset in the original text
+	Position int // 1-based; tokens that share a position are alternatives
 }
 
 // Analyze returns the terms of text in order of position.
-func (a *Analyzer) Analyze(text string) []Token {
+func (a *textAnalyzer) Analyze(text string) []token {
 	f := fold(text)
 	w := tokenWriter{f: &f, pos: 0}
 	s := f.s
@@ -182,21 +181,21 @@ func wordEnd(s string, i int) int {
 type tokenWriter struct {
 	f   *folded
 	pos int
-	out []Token
+	out []token
 }
 
-func (w *tokenWriter) emit(term string, start, end, pos int, whole bool) {
+func (w *tokenWriter) emit(term string, start, end, pos int) {
 	if term == "" || len(term) > maxTermBytes {
 		return
 	}
 	os, oe := w.f.orig(start, end)
-	w.out = append(w.out, Token{Term: term, Start: os, End: oe, Position: pos, Whole: whole})
+	w.out = append(w.out, token{Term: term, Start: os, End: oe, Position: pos})
 }
 
 // japanese tokenizes the folded bytes [i, j) with kagome. Every morpheme
 // takes a position, indexed or not, so that phrases do not close over a
 // dropped particle ("京都大学" is not "京都の大学").
-func (a *Analyzer) japanese(w *tokenWriter, i, j int) {
+func (a *textAnalyzer) japanese(w *tokenWriter, i, j int) {
 	run := w.f.s[i:j]
 	for _, t := range a.ja.Analyze(run, tokenizer.Search) {
 		w.pos++
@@ -213,7 +212,7 @@ func (a *Analyzer) japanese(w *tokenWriter, i, j int) {
 		}
 		term = stemKatakana(term)
 		start := i + t.Position
-		w.emit(term, start, start+len(t.Surface), w.pos, false)
+		w.emit(term, start, start+len(t.Surface), w.pos)
 	}
 }
 
@@ -252,14 +251,14 @@ func (w *tokenWriter) latin(i, j int) {
 		if englishStop[term] {
 			return
 		}
-		w.emit(stemEnglish(term), i, j, w.pos, false)
+		w.emit(stemEnglish(term), i, j, w.pos)
 		return
 	}
 	first := w.pos + 1
-	w.emit(strings.ToLower(word), i, j, first, true)
+	w.emit(strings.ToLower(word), i, j, first)
 	for _, p := range parts {
 		w.pos++
-		w.emit(stemEnglish(strings.ToLower(s[p[0]:p[1]])), p[0], p[1], w.pos, false)
+		w.emit(stemEnglish(strings.ToLower(s[p[0]:p[1]])), p[0], p[1], w.pos)
 	}
 }
 
@@ -399,8 +398,8 @@ func fold(text string) folded {
 	return folded{s: b.String(), start: start, end: end}
 }
 
-// bleveAnalyzer adapts Analyzer to Bleve.
-type bleveAnalyzer struct{ a *Analyzer }
+// bleveAnalyzer adapts textAnalyzer to Bleve.
+type bleveAnalyzer struct{ a *textAnalyzer }
 
 func (b bleveAnalyzer) Analyze(input []byte) analysis.TokenStream {
 	toks := b.a.Analyze(string(input))

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-func analyzer(t testing.TB) *Analyzer {
+func analyzer(t testing.TB) *textAnalyzer {
 	t.Helper()
 	a, err := sharedAnalyzer()
 	if err != nil {
@@ -18,7 +18,7 @@ func analyzer(t testing.TB) *Analyzer {
 }
 
 // dump renders tokens as term[start:end]@position.
-func dump(toks []Token) string {
+func dump(toks []token) string {
 	var b strings.Builder
 	for i, t := range toks {
 		if i > 0 {

@@ -246,9 +246,11 @@ func benchIndex(b *testing.B) (*Index, map[string]*vplanet.Post) {
 	return searchIndex, searchPosts
 }
 
-func BenchmarkSearchTerm(b *testing.B)     { benchSearch(b, "クラスタ") }
-func BenchmarkSearchPhrase(b *testing.B)   { benchSearch(b, `"vSAN 6.6"`) }
-func BenchmarkSearchFiltered(b *testing.B) { benchSearch(b, "migration lang:en after:2015-01-01 before:2020-12-31") }
+func BenchmarkSearchTerm(b *testing.B)   { benchSearch(b, "クラスタ") }
+func BenchmarkSearchPhrase(b *testing.B) { benchSearch(b, `"vSAN 6.6"`) }
+func BenchmarkSearchFiltered(b *testing.B) {
+	benchSearch(b, "migration lang:en after:2015-01-01 before:2020-12-31")
+}
 
 // benchSearch measures a search as the server makes it: facets, and a
 // snippet and a highlighted title for each hit.

@@ -137,7 +137,7 @@ func TestKnownItems(t *testing.T) {
 // bodyPhrase picks five consecutive words of text, looking from its middle,
 // cut on token boundaries, holding a word that at most three posts use, as
 // a quoted phrase.
-func bodyPhrase(an *Analyzer, df map[string]int, text string) string {
+func bodyPhrase(an *textAnalyzer, df map[string]int, text string) string {
 	toks := an.Analyze(text)
 	for k := range len(toks) {
 		i := (len(toks)/2 + k) % len(toks)
@@ -159,4 +159,65 @@ func bodyPhrase(an *Analyzer, df map[string]int, text string) string {
 		return `"` + s + `"`
 	}
 	return ""
+}
+
+// seedPosts reads the seed blogs: the Japanese file holds several posts,
+// each starting with a line "[VMware] title"; the English file is one post
+// whose first line is its title. IDs are the titles with plain spaces (the
+// titles have no-break spaces).
+func seedPosts(t testing.TB) []*vplanet.Post {
+	t.Helper()
+	dir := filepath.Join(corpusDir, "seeds")
+	ja, err := os.ReadFile(filepath.Join(dir, "vmworld-2017-europe-ja.txt"))
+	if err != nil {
+		t.Skipf("corpus not found at %s", dir)
+	}
+	en, err := os.ReadFile(filepath.Join(dir, "vmworld-2005-day3-en.txt"))
+	if err != nil {
+		t.Skipf("corpus not found at %s", dir)
+	}
+	var posts []*vplanet.Post
+	for _, chunk := range strings.Split(string(ja), "[VMware] ")[1:] {
+		title, text, _ := strings.Cut(chunk, "\n")
+		title = strings.TrimSpace(title)
+		posts = append(posts, &vplanet.Post{ID: strings.Join(strings.Fields(title), " "), Title: title, Text: text, Lang: "ja", Visible: true, Seq: int64(len(posts) + 1)})
+	}
+	title, text, _ := strings.Cut(string(en), "\n")
+	title = strings.TrimSpace(title)
+	posts = append(posts, &vplanet.Post{ID: strings.Join(strings.Fields(title), " "), Title: title, Text: text, Lang: "en", Visible: true, Seq: int64(len(posts) + 1)})
+	return posts
+}
+
+// TestSeedQueries checks the searches the project was started for.
+func TestSeedQueries(t *testing.T) {
+	ix := openTest(t, seedPosts(t)...)
+	for _, tc := range []struct {
+		q     string
+		first string
+	}{
+		{"VCHA", "VMworld 2017 Europe #4"},
+		{"重複排除", "VMworld 2017 Europe #5"},
+		{"拡張クラスタ", "VMworld 2017 Europe #2"},
+		{"ESX", "VMWorld 2005 Day 3"},
+		{"vExpert 応募", "vExpert 2017 後半応募開始"},
+	} {
+		t.Run(tc.q, func(t *testing.T) {
+			res, err := ix.Search(context.Background(), Request{Query: tc.q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Hits) == 0 || res.Hits[0].ID != tc.first {
+				t.Fatalf("got %v, want %q first", res.Hits, tc.first)
+			}
+			var text string
+			for _, p := range seedPosts(t) {
+				if p.ID == tc.first {
+					text = p.Text
+				}
+			}
+			if s := Snippet(text, res.Hits[0].Spans["text"], 120); !strings.Contains(s, "<mark>") {
+				t.Errorf("snippet has no match: %s", s)
+			}
+		})
+	}
 }

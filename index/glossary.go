@@ -5,6 +5,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -30,7 +31,7 @@ type spelling struct {
 
 // loadGlossary reads the built-in glossary and, if path is not empty, the
 // operator's.
-func loadGlossary(an *Analyzer, path string) (*glossary, error) {
+func loadGlossary(an *textAnalyzer, path string) (*glossary, error) {
 	g := &glossary{byKey: map[string]int{}}
 	if err := g.read(an, "glossary.txt", builtinGlossary); err != nil {
 		return nil, err
@@ -52,7 +53,7 @@ func loadGlossary(an *Analyzer, path string) (*glossary, error) {
 	return g, nil
 }
 
-func (g *glossary) read(an *Analyzer, name string, b []byte) error {
+func (g *glossary) read(an *textAnalyzer, name string, b []byte) error {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	line := 0
 	for sc.Scan() {
@@ -127,7 +128,7 @@ func key(pos [][]string) string {
 // positions groups tokens by position, relative to the first: the terms at
 // one position are alternatives, a position without terms is a gap. It
 // also returns the number of terms.
-func positions(toks []Token) ([][]string, int) {
+func positions(toks []token) ([][]string, int) {
 	if len(toks) == 0 {
 		return nil, 0
 	}
@@ -141,4 +142,16 @@ func positions(toks []Token) ([][]string, int) {
 		pos[i] = append(pos[i], t.Term)
 	}
 	return pos, len(toks)
+}
+
+// readAll is io.ReadAll bounded at max bytes.
+func readAll(r io.Reader, max int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("larger than %d bytes", max)
+	}
+	return b, nil
 }

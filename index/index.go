@@ -3,13 +3,27 @@
 // highlighting, and the follower that keeps the index caught up with the
 // store. The index is derived data: everything in it can be rebuilt from the
 // store at any time.
+//
+// # Query language
+//
+// Words separated by spaces must all match. A run without spaces that
+// analyses into several words ("拡張クラスタ", "vSAN6.6") matches them
+// adjacent and in order, and so does a "quoted phrase" across spaces (an
+// unbalanced quote runs to the end). -word or -"a phrase" excludes; OR
+// between two items matches either. Filters: blog:slug, lang:ja (lang:ja|en
+// and blog:a,b mean either), after:2017-09-01 and before:2017-09-30
+// (calendar days, inclusive, in the request's time zone; after:2017 and
+// before:2017-09 work too). Any other word: is text. A word or run of words
+// that spells a glossary term (glossary.txt) matches any of its spellings.
+// A query is refused with vplanet.ErrBadQuery when it is not UTF-8, longer
+// than 2,000 bytes, has more than 64 words or 64 terms, or a filter is
+// malformed.
 package index
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -45,7 +59,7 @@ type Index struct {
 	dir     string
 	opts    Options
 	log     *slog.Logger
-	an      *Analyzer
+	an      *textAnalyzer
 	gloss   *glossary
 	timeout time.Duration
 
@@ -86,7 +100,7 @@ func Open(dir string, opts Options) (*Index, error) {
 		return nil, err
 	}
 	ix := &Index{dir: dir, opts: opts, log: log, an: an, gloss: gloss, timeout: timeout}
-	if err := ix.recover(); err != nil {
+	if err := ix.repair(); err != nil {
 		return nil, err
 	}
 	bi, seq, err := ix.openDir(dir)
@@ -98,12 +112,12 @@ func Open(dir string, opts Options) (*Index, error) {
 	return ix, nil
 }
 
-// recover finishes or undoes a Rebuild that a crash interrupted. The swap
+// repair finishes or undoes a Rebuild that a crash interrupted. The swap
 // renames dir to dir.old and dir.new to dir: whichever step was reached,
 // what is left is made whole again. A half-built dir.new beside a live dir
 // is discarded; a dir.new without a live dir is promoted, since any index
 // that records its Seq is correct and catches up from there.
-func (ix *Index) recover() error {
+func (ix *Index) repair() error {
 	newDir, oldDir := ix.dir+".new", ix.dir+".old"
 	live, fresh, old := exists(ix.dir), exists(newDir), exists(oldDir)
 	switch {
@@ -143,6 +157,14 @@ func (ix *Index) openDir(dir string) (bleve.Index, int64, error) {
 	cfg := map[string]interface{}{"bolt_timeout": ix.timeout.String()}
 	if exists(dir) {
 		bi, err := bleve.OpenUsing(dir, cfg)
+		if errors.Is(err, bleve.ErrorIndexMetaMissing) {
+			// A crash while the index was being created: start again.
+			ix.log.Warn("index: recreating an index that was never finished", "dir", dir)
+			if err := os.RemoveAll(dir); err != nil {
+				return nil, 0, fmt.Errorf("remove index %s: %w", dir, err)
+			}
+			return ix.openDir(dir)
+		}
 		if err != nil {
 			return nil, 0, openError(dir, err)
 		}
@@ -413,7 +435,7 @@ func (ix *Index) Rebuild(ctx context.Context, src ChangeSource, progress func(ap
 		swapErr = os.Rename(newDir, ix.dir)
 	}
 	if swapErr != nil {
-		ix.recover()
+		ix.repair()
 	}
 	bi, seq, err := ix.openDir(ix.dir)
 	if err != nil {
@@ -436,16 +458,4 @@ func (ix *Index) Rebuild(ctx context.Context, src ChangeSource, progress func(ap
 // applied so far.
 func (ix *Index) Rebuilding() (bool, int) {
 	return ix.rebuilding.Load(), int(ix.progress.Load())
-}
-
-// readAll is io.ReadAll bounded at max bytes.
-func readAll(r io.Reader, max int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("larger than %d bytes", max)
-	}
-	return b, nil
 }

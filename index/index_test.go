@@ -61,6 +61,7 @@ type sliceSource struct {
 	mu    sync.Mutex
 	posts []*vplanet.Post
 	seq   int64
+	delay time.Duration // per Changes call, to make a rebuild last
 }
 
 func (s *sliceSource) put(p *vplanet.Post) {
@@ -74,6 +75,7 @@ func (s *sliceSource) put(p *vplanet.Post) {
 }
 
 func (s *sliceSource) Changes(ctx context.Context, after int64, limit int) ([]*vplanet.Post, error) {
+	time.Sleep(s.delay)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*vplanet.Post
@@ -186,6 +188,16 @@ func TestOpenLocked(t *testing.T) {
 	}
 }
 
+func TestOpenUnfinishedIndex(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "index")
+	os.MkdirAll(dir, 0o700) // created, then a crash before the metadata
+	ix, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+}
+
 func TestMappingVersionMismatch(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "index")
 	ix, err := Open(dir, Options{})
@@ -272,29 +284,34 @@ func TestRebuildWhileSearching(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	var searches, failures int
+	var searches, during, failures int
 	var mu sync.Mutex
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for ctx.Err() == nil {
 			res, err := ix.Search(context.Background(), Request{Query: "サーバ"})
+			rebuilding, _ := ix.Rebuilding()
 			mu.Lock()
 			searches++
+			if rebuilding {
+				during++
+			}
 			if err != nil || res.Total < 800 {
 				failures++
 			}
 			mu.Unlock()
 		}
 	}()
+	src.delay = 50 * time.Millisecond
 	var progress []int
 	if err := ix.Rebuild(context.Background(), src, func(n int) { progress = append(progress, n) }); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
 	wg.Wait()
-	if searches == 0 || failures > 0 {
-		t.Errorf("searches during rebuild: %d, failed %d", searches, failures)
+	if during == 0 || failures > 0 {
+		t.Errorf("searches: %d, %d of them during the rebuild, %d failed; want some during, none failed", searches, during, failures)
 	}
 	if len(progress) == 0 || progress[len(progress)-1] != 801 {
 		t.Errorf("progress: got %v, want it to end at 801", progress)
@@ -352,6 +369,8 @@ func TestFacetsAndSort(t *testing.T) {
 		{"vsan blog:other blog:blog", []string{"a", "b", "c"}},
 		{"vsan -blog:other", []string{"a", "c"}},
 		{"vsan lang:en", []string{"b"}},
+		{"vsan lang:ja|en", []string{"a", "b", "c"}},
+		{"vsan blog:other,nope", []string{"b"}},
 		{"vsan after:2018-05-01", []string{"b", "c"}},
 		{"vsan after:2018-05-02", []string{"b"}},
 		{"vsan before:2018-05-01", []string{"a", "c"}},
@@ -361,6 +380,8 @@ func TestFacetsAndSort(t *testing.T) {
 		{"-blog:other", []string{"a", "c"}},
 		{"old OR new", []string{"a", "b"}},
 		{"vsan -old", []string{"b", "c"}},
+		{"the -old", nil},
+		{"vsan the", []string{"a", "b", "c"}},
 	} {
 		t.Run(tc.q, func(t *testing.T) {
 			got := ids(t, ix, Request{Query: tc.q})
@@ -369,6 +390,19 @@ func TestFacetsAndSort(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestEqualScoresNewestFirst(t *testing.T) {
+	var posts []*vplanet.Post
+	for i, d := range []int{3, 9, 1, 7} {
+		p := post(fmt.Sprint("day", d), "同じ題名", "同じ本文")
+		p.Published = time.Date(2020, 1, d, 0, 0, 0, 500*i, time.UTC)
+		posts = append(posts, p)
+	}
+	ix := openTest(t, posts...)
+	if got, want := ids(t, ix, Request{Query: "題名"}), []string{"day9", "day7", "day3", "day1"}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }
 

@@ -26,8 +26,8 @@ var (
 	keyVersion = []byte("vplanet.mapping_version")
 )
 
-// newMapping returns the whole index mapping. Nothing is stored (the store
-// holds every post) and there is no composite _all field: queries name their
+// newMapping returns the whole index mapping. Nothing but the date is stored
+// (the store holds every post) and there is no composite _all field: queries name their
 // fields. title and text keep term vectors, so that a search can say where
 // it matched.
 func newMapping() mapping.IndexMapping {
@@ -50,7 +50,7 @@ func newMapping() mapping.IndexMapping {
 		return f
 	}
 	published := bleve.NewDateTimeFieldMapping()
-	published.Store = false
+	published.Store = true // breaks ties of relevance within a page
 	published.IncludeInAll = false
 	published.DocValues = true // sort by date
 

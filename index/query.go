@@ -148,7 +148,7 @@ func filter(c clause) clause {
 
 // builder turns a parsed query into a Bleve query.
 type builder struct {
-	an    *Analyzer
+	an    *textAnalyzer
 	gloss *glossary
 	loc   *time.Location
 	terms int
@@ -200,13 +200,14 @@ func (b *builder) build(p parsed) (query.Query, error) {
 				alts = append(alts, q)
 			}
 		}
-		if isText {
+		// Positive words that are all unindexed ("の") match nothing.
+		if isText && !group[0].Neg {
 			text++
-		}
-		if len(alts) == 0 {
-			if isText {
+			if len(alts) == 0 {
 				textEmpty++
 			}
+		}
+		if len(alts) == 0 {
 			continue
 		}
 		q := alts[0]
@@ -285,13 +286,23 @@ func (b *builder) day(c clause) (time.Time, error) {
 func (b *builder) clause(c clause) (query.Query, error) {
 	switch c.Field {
 	case "blog", "lang":
-		v := c.Text
-		if c.Field == "lang" {
-			v = strings.ToLower(v)
+		// lang:ja|en and blog:a,b mean either.
+		var alts []query.Query
+		for _, v := range strings.FieldsFunc(c.Text, func(r rune) bool { return r == '|' || r == ',' }) {
+			if c.Field == "lang" {
+				v = strings.ToLower(v)
+			}
+			q := bleve.NewTermQuery(v)
+			q.SetField(c.Field)
+			alts = append(alts, q)
 		}
-		q := bleve.NewTermQuery(v)
-		q.SetField(c.Field)
-		return q, nil
+		switch len(alts) {
+		case 0:
+			return nil, fmt.Errorf("%s: wants a value: %w", c.Field, vplanet.ErrBadQuery)
+		case 1:
+			return alts[0], nil
+		}
+		return bleve.NewDisjunctionQuery(alts...), nil
 	case "after", "before":
 		// A negated or OR-ed date is read as the opposite bound; keep it
 		// simple and refuse.
@@ -352,7 +363,7 @@ func (b *builder) expand(p parsed) parsed {
 	if b.gloss == nil || len(b.gloss.groups) == 0 {
 		return p
 	}
-	toks := make([][]Token, len(p))
+	toks := make([][]token, len(p))
 	for i, g := range p {
 		if len(g) == 1 && g[0].Field == "" && !g[0].Neg && !g[0].Quoted {
 			toks[i] = b.an.Analyze(g[0].Text)
@@ -362,7 +373,7 @@ func (b *builder) expand(p parsed) parsed {
 	for i := 0; i < len(p); {
 		matched := 0
 		for n := min(maxGlossaryWords, len(p)-i); n >= 1 && matched == 0; n-- {
-			var run []Token
+			var run []token
 			for _, t := range toks[i : i+n] {
 				if t == nil {
 					run = nil

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -14,7 +15,7 @@ import (
 
 // Request is a search as a person asked it.
 type Request struct {
-	Query    string // the query language: see parseQuery
+	Query    string // in the query language described in the package documentation
 	Limit    int    // 1..100; 0 means 10, more than 100 means 100
 	Offset   int    // 0..10000
 	Sort     string // "relevance" (the default) or "date" (newest first)
@@ -69,7 +70,10 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	var sortBy []string
 	switch r.Sort {
 	case "", "relevance":
-		sortBy = []string{"-_score", "-published", "_id"}
+		// Ties are broken by date within the page (see below): sorting
+		// every hit by a second key costs Bleve a doc-value lookup per
+		// hit, many times the search itself.
+		sortBy = []string{"-_score"}
 	case "date":
 		sortBy = []string{"-published", "_id"}
 	default:
@@ -100,6 +104,9 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	req := bleve.NewSearchRequestOptions(q, r.Limit, r.Offset, false)
 	req.IncludeLocations = true
 	req.SortBy(sortBy)
+	if len(sortBy) == 1 {
+		req.Fields = []string{"published"}
+	}
 	if r.Facets {
 		req.AddFacet("blog", bleve.NewFacetRequest("blog", 50))
 		req.AddFacet("lang", bleve.NewFacetRequest("lang", 10))
@@ -116,6 +123,15 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		return nil, fmt.Errorf("search %q: %w", r.Query, err)
 	}
 	res.Total = sr.Total
+	if len(sortBy) == 1 {
+		// Among equal scores, newer first.
+		slices.SortStableFunc(sr.Hits, func(a, b *search.DocumentMatch) int {
+			if a.Score != b.Score {
+				return cmp.Compare(b.Score, a.Score)
+			}
+			return published(b).Compare(published(a))
+		})
+	}
 	for _, h := range sr.Hits {
 		res.Hits = append(res.Hits, Hit{ID: h.ID, Score: h.Score, Spans: spans(h.Locations)})
 	}
@@ -178,4 +194,11 @@ func mergeSpans(s []Span) []Span {
 		out = append(out, sp)
 	}
 	return out
+}
+
+// published reads the stored date of a hit.
+func published(h *search.DocumentMatch) time.Time {
+	s, _ := h.Fields["published"].(string)
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
 }

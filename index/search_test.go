@@ -3,6 +3,8 @@ package index
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -240,4 +242,37 @@ func FuzzParseQuery(f *testing.F) {
 			t.Fatalf("%q: got %v, want nil or ErrBadQuery", q, err)
 		}
 	})
+}
+
+func TestGlossaryFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "glossary.txt")
+	os.WriteFile(path, []byte("# ours\nVCHA | 可用性構成\nWCP | Workload Control Plane\n"), 0o600)
+	ix, err := Open(filepath.Join(t.TempDir(), "index"), Options{GlossaryFile: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	ix.Apply(context.Background(), []*vplanet.Post{
+		{ID: "ja", Title: "可用性構成の手順", Seq: 1, Visible: true},
+		{ID: "long", Title: "vCenter High Availability", Seq: 2, Visible: true},
+		{ID: "wcp", Title: "Workload Control Plane explained", Seq: 3, Visible: true},
+	})
+	for _, tc := range []struct {
+		q    string
+		want []string
+	}{
+		{"vcha", []string{"ja", "long"}}, // the operator's spelling joins the built-in group
+		{"wcp", []string{"wcp"}},
+	} {
+		got := ids(t, ix, Request{Query: tc.q})
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.q, got, tc.want)
+		}
+	}
+
+	os.WriteFile(path, []byte("lonely\n"), 0o600)
+	if _, err := Open(filepath.Join(t.TempDir(), "index2"), Options{GlossaryFile: path}); err == nil || !strings.Contains(err.Error(), ":1:") {
+		t.Errorf("bad glossary: got %v, want an error naming line 1", err)
+	}
 }
