@@ -109,15 +109,11 @@ func runSearch(ctx context.Context, env *cmdEnv, args []string) error {
 	if strings.TrimSpace(q) == "" {
 		return usagef("search: give a query, such as: vplanet search VCHA")
 	}
-	c := findServer(ctx, &cfg)
-	if c == nil {
-		local, closeAll, err := openLocal(ctx, &cfg, env, true)
-		if err != nil {
-			return fmt.Errorf("search: %w", err)
-		}
-		defer closeAll()
-		c = local
+	c, closeAll, err := connect(ctx, &cfg, env, true)
+	if err != nil {
+		return fmt.Errorf("search: %w", err)
 	}
+	defer closeAll()
 	var raw json.RawMessage
 	v := url.Values{"q": {q}, "limit": {strconv.Itoa(*limit)}, "offset": {strconv.Itoa(*offset)}, "sort": {*sort}}
 	if _, err := c.do(ctx, http.MethodGet, "/api/search", v, &raw); err != nil {
@@ -134,9 +130,18 @@ func runSearch(ctx context.Context, env *cmdEnv, args []string) error {
 	return nil
 }
 
-// openLocal opens the store and the index in this process and returns a
-// client that asks a server built on them. With catchUp, it first brings the
-// index up to date with the store, as no server keeps it caught up.
+// connect returns a client for the server running on the data directory, or
+// when none runs, one that answers from a server built in this process on
+// the store and the index. With catchUp, that local index is first brought
+// up to date with the store, as no server keeps it caught up. The returned
+// function closes what was opened.
+func connect(ctx context.Context, cfg *config, env *cmdEnv, catchUp bool) (*client, func(), error) {
+	if c := findServer(ctx, cfg); c != nil {
+		return c, func() {}, nil
+	}
+	return openLocal(ctx, cfg, env, catchUp)
+}
+
 func openLocal(ctx context.Context, cfg *config, env *cmdEnv, catchUp bool) (*client, func(), error) {
 	log, err := cfg.logger(env.stderr)
 	if err != nil {
@@ -264,15 +269,11 @@ func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
 	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
-	c := findServer(ctx, &cfg)
-	if c == nil {
-		local, closeAll, err := openLocal(ctx, &cfg, env, false)
-		if err != nil {
-			return fmt.Errorf("feeds: %w", err)
-		}
-		defer closeAll()
-		c = local
+	c, closeAll, err := connect(ctx, &cfg, env, false)
+	if err != nil {
+		return fmt.Errorf("feeds: %w", err)
 	}
+	defer closeAll()
 	var raw json.RawMessage
 	if _, err := c.do(ctx, http.MethodGet, "/api/feeds", nil, &raw); err != nil {
 		return fmt.Errorf("feeds: %w", err)

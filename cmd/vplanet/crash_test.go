@@ -140,7 +140,7 @@ func TestKill9(t *testing.T) {
 
 	// The indexing: serve builds the index from the store; kill it while it
 	// does, several times, then let it finish.
-	serveArgs := []string{"serve", "--addr", "127.0.0.1:0", "--schedule", "off", "--data", data, "--feeds", feeds}
+	serveArgs := []string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--schedule", "off", "--feeds", feeds}
 	var indexed []int64
 	for _, d := range []time.Duration{0, 20, 50, 100, 150, 250} {
 		killServeAfter(t, data, d*time.Millisecond, serveArgs...)
@@ -152,17 +152,7 @@ func TestKill9(t *testing.T) {
 		ix.Close()
 	}
 	t.Logf("changes indexed when each server was killed: %v of %d", indexed, nFeeds*nPosts)
-	cmd := exec.Command(binary, serveArgs...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		<-done
-	}()
-	base := waitForServer(t, data, done)
+	base := startServe(t, data, "--schedule", "off", "--feeds", feeds)
 	waitFor(t, 60*time.Second, "the index to catch up", func() bool {
 		var h struct {
 			Lag int64 `json:"lag"`
