@@ -27,7 +27,8 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+	"modernc.org/sqlite" // also the database/sql driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"vplanet"
 )
@@ -38,8 +39,9 @@ var migrations embed.FS
 // DB is the store. It is safe for concurrent use, and several processes may
 // open the same file at once.
 type DB struct {
-	db  *sql.DB
-	now func() time.Time
+	db   *sql.DB
+	path string
+	now  func() time.Time
 }
 
 // Open opens the store at path, creating it and applying migrations as
@@ -64,10 +66,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	db := &DB{db: sqlDB, now: time.Now}
+	db := &DB{db: sqlDB, path: path, now: time.Now}
 	if err := db.migrate(ctx); err != nil {
 		sqlDB.Close()
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, db.writeError("open", err)
 	}
 	return db, nil
 }
@@ -209,7 +211,7 @@ func (db *DB) SyncFeeds(ctx context.Context, srcs []vplanet.FeedSource) (added, 
 		return nil
 	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("store: sync feeds: %w", err)
+		return 0, 0, db.writeError("sync feeds", err)
 	}
 	return added, removed, nil
 }
@@ -415,7 +417,7 @@ func (db *DB) SaveFetch(ctx context.Context, feed *vplanet.Feed, posts []*vplane
 		return nil
 	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("store: save fetch of %s: %w", feed.URL, err)
+		return 0, 0, db.writeError("save fetch of "+feed.URL, err)
 	}
 	return created, updated, nil
 }
@@ -624,6 +626,25 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 		return fmt.Errorf("store: backup to %s: %w", path, err)
 	}
 	return nil
+}
+
+// writeError wraps a failed write with the store's path and, when SQLite
+// could not write its files (a full disk, a file-size limit, a failing
+// device), says so in words a person can act on. The transaction was rolled
+// back: nothing was half written.
+func (db *DB) writeError(op string, err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch code := se.Code(); {
+		case code&0xff == sqlite3.SQLITE_FULL:
+			return fmt.Errorf("store %s: %s: the disk is full: %w", db.path, op, err)
+		case code&0xff == sqlite3.SQLITE_IOERR:
+			return fmt.Errorf("store %s: %s: could not write the database file (disk full, file size limit or failing disk?): %w", db.path, op, err)
+		case code&0xff == sqlite3.SQLITE_READONLY, code&0xff == sqlite3.SQLITE_CANTOPEN:
+			return fmt.Errorf("store %s: %s: the database file cannot be written (check its permissions): %w", db.path, op, err)
+		}
+	}
+	return fmt.Errorf("store %s: %s: %w", db.path, op, err)
 }
 
 func millis(t time.Time) int64 {
