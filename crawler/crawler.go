@@ -3,8 +3,15 @@
 // the store.
 //
 // It is polite (conditional GET, a per-host limit, backoff on errors,
-// Retry-After), robust (timeouts, size limits, any charset, hostile markup)
-// and independent per feed: one broken feed never stops the others.
+// Retry-After, robots.txt for post pages), robust (timeouts, size limits,
+// a budget for the bodies held at once, any charset, hostile markup) and
+// independent per feed: one broken feed never stops the others.
+//
+// Each feed is checked again on its own rhythm, learned from how often its
+// blog posts and from its TTL and caching headers, between 15 minutes and
+// a day (see rhythm). Where a feed carries only excerpts, the main text of
+// each new or changed post's page is fetched and indexed instead (see
+// Crawler.fetchPages).
 package crawler
 
 import (
@@ -32,13 +39,25 @@ type Store interface {
 // Options configure a Crawler. The zero value of each field means its
 // default.
 type Options struct {
-	Logger   *slog.Logger
-	Client   *http.Client  // nil: the crawler's own client with timeouts
-	Workers  int           // feeds fetched at once; default 16
-	PerHost  int           // requests at once to one host (host:port); default 2
-	MaxBody  int64         // largest body read, in bytes; default 16 MiB
-	Timeout  time.Duration // per request, the whole body included; default 30s
-	Interval time.Duration // when a fetched feed is due again; default 30m
+	Logger  *slog.Logger
+	Client  *http.Client  // nil: the crawler's own client with timeouts
+	Workers int           // feeds fetched at once; default 16
+	PerHost int           // requests at once to one host (host:port); default 2
+	MaxBody int64         // largest body read, in bytes; default 16 MiB
+	Timeout time.Duration // per request, the whole body included; default 30s
+	// Interval is when a fetched feed is due again when neither its posts'
+	// dates nor its TTL or caching headers say; default 30m. Otherwise a
+	// feed follows its own rhythm, between 15 minutes and 24 hours (see
+	// rhythm).
+	Interval time.Duration
+	// BodyBudget bounds the bytes of response bodies held at once across
+	// all workers; default 64 MiB (raised, if needed, to MaxBody plus
+	// 256 KiB per worker).
+	BodyBudget int64
+	// SkipPages turns off fetching the pages of posts whose feed item is
+	// only an excerpt. By default their main text is fetched and indexed,
+	// where the site's robots.txt allows it.
+	SkipPages bool
 }
 
 // Crawler crawls the store's feeds. It is safe for concurrent use, though
@@ -52,6 +71,8 @@ type Crawler struct {
 	timeout  time.Duration
 	interval time.Duration
 	hosts    *hostLimiter
+	bodies   *budget
+	pages    bool
 	norm     *normalizer
 }
 
@@ -65,6 +86,7 @@ func New(st Store, opts Options) *Crawler {
 		maxBody:  opts.MaxBody,
 		timeout:  opts.Timeout,
 		interval: opts.Interval,
+		pages:    !opts.SkipPages,
 		norm:     newNormalizer(),
 	}
 	if c.log == nil {
@@ -90,6 +112,11 @@ func New(st Store, opts Options) *Crawler {
 		c.client = newClient(c.timeout, perHost)
 	}
 	c.hosts = &hostLimiter{limit: perHost, sems: map[string]chan struct{}{}}
+	if opts.BodyBudget <= 0 {
+		opts.BodyBudget = 64 << 20
+	}
+	// Each worker has one request in flight at a time.
+	c.bodies = newBudget(opts.BodyBudget, c.maxBody, c.workers)
 	return c
 }
 
@@ -135,6 +162,7 @@ func (c *Crawler) Run(ctx context.Context, o RunOptions) (Summary, error) {
 	}
 	feeds = interleaveHosts(notGone(feeds))
 
+	rs := &runState{robots: newRobotsCache()}
 	var (
 		mu       sync.Mutex
 		sum      = Summary{Feeds: len(feeds)}
@@ -146,7 +174,7 @@ func (c *Crawler) Run(ctx context.Context, o RunOptions) (Summary, error) {
 	for range min(c.workers, len(feeds)) {
 		wg.Go(func() {
 			for f := range jobs {
-				kind, created, updated, err := c.crawlOne(ctx, f, start)
+				kind, created, updated, err := c.crawlOne(ctx, rs, f, start)
 				if ctx.Err() != nil {
 					continue // cancelled: neither a success nor the feed's failure
 				}
@@ -200,17 +228,17 @@ dispatch:
 
 // crawlOne fetches one feed and saves its outcome. The error is the
 // store's: a feed's own failure is recorded in the feed.
-func (c *Crawler) crawlOne(ctx context.Context, f *vplanet.Feed, runStart time.Time) (kind outcome, created, updated int, err error) {
+func (c *Crawler) crawlOne(ctx context.Context, rs *runState, f *vplanet.Feed, runStart time.Time) (kind outcome, created, updated int, err error) {
 	start := time.Now()
-	posts, kind := c.crawlSafely(ctx, f, start.UTC())
+	posts, kind, every := c.crawlSafely(ctx, rs, f, start.UTC())
 	if ctx.Err() != nil {
 		return kind, 0, 0, nil
 	}
 	if kind != failed {
-		// Due again an interval after the run started, less a little: the
-		// next run, an interval later, must find the feed due even if this
-		// run reached it late.
-		f.NextAttempt = runStart.UTC().Add(c.interval - min(c.interval/10, 5*time.Minute))
+		// Due again its rhythm after the run started, less a little: the
+		// next run, on a schedule of that period, must find the feed due
+		// even if this run reached it late.
+		f.NextAttempt = runStart.UTC().Add(every - dueSlack(every))
 	}
 	for _, p := range posts {
 		p.FeedID = f.ID
@@ -229,26 +257,36 @@ func (c *Crawler) crawlOne(ctx context.Context, f *vplanet.Feed, runStart time.T
 		c.log.Warn("feed failed", "feed", f.FetchURL(), "error", f.LastError, "errors", f.ErrorCount, "next", next)
 	default:
 		c.log.Debug("feed crawled", "feed", f.FetchURL(), "posts", len(posts), "new", created,
-			"updated", updated, "not_modified", kind == notModified, "took", time.Since(start))
+			"updated", updated, "not_modified", kind == notModified, "took", time.Since(start), "every", every)
 	}
 	return kind, created, updated, nil
 }
 
 // crawlSafely runs crawl, turning a panic into the feed's error.
-func (c *Crawler) crawlSafely(ctx context.Context, f *vplanet.Feed, now time.Time) (posts []*vplanet.Post, kind outcome) {
+func (c *Crawler) crawlSafely(ctx context.Context, rs *runState, f *vplanet.Feed, now time.Time) (posts []*vplanet.Post, kind outcome, every time.Duration) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("crawler panic", "feed", f.URL, "panic", r, "stack", string(debug.Stack()))
 			c.fail(f, fmt.Errorf("internal error while crawling this feed: %v", r), now)
-			posts, kind = nil, failed
+			posts, kind, every = nil, failed, 0
 		}
 	}()
-	return c.crawl(ctx, f, now)
+	return c.crawl(ctx, rs, f, now)
 }
 
 // crawl fetches, decodes, parses and normalizes one feed, recording what it
-// learned in f.
-func (c *Crawler) crawl(ctx context.Context, f *vplanet.Feed, now time.Time) ([]*vplanet.Post, outcome) {
+// learned in f. every is the feed's rhythm when it did not fail: how long
+// until it is checked again.
+func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now time.Time) (posts []*vplanet.Post, kind outcome, every time.Duration) {
+	// The rhythm the last success gave, kept when the feed has not changed.
+	var previous time.Duration
+	if f.Status == vplanet.StatusOK && f.ErrorCount == 0 {
+		previous = previousRhythm(f.LastAttempt, f.NextAttempt)
+	}
+	if previous == 0 {
+		previous = roundRhythm(c.interval)
+	}
+	since := f.LastSuccess
 	f.LastAttempt = now
 	from := f.FetchURL()
 	resp, err := c.fetch(ctx, from, f.ETag, f.LastModified)
@@ -263,16 +301,18 @@ func (c *Crawler) crawl(ctx context.Context, f *vplanet.Feed, now time.Time) ([]
 	}
 	if err != nil {
 		c.fail(f, err, now)
-		return nil, failed
+		return nil, failed, 0
 	}
+	defer func() { c.done(resp) }()
 	if resp.Moved != "" {
 		c.moved(f, from, resp.Moved)
 	}
 	if resp.Status == http.StatusNotModified {
 		c.succeed(f, resp, now)
-		return nil, notModified
+		return nil, notModified, roundRhythm(max(previous, resp.MaxAge))
 	}
 	p, err := c.norm.parse(resp.Body, resp.ContentType, resp.URL, f.Lang, now)
+	c.done(resp)
 	var page *htmlPageError
 	if errors.As(err, &page) && page.Feed != "" {
 		// A home page: fetch the feed it links, once.
@@ -280,12 +320,13 @@ func (c *Crawler) crawl(ctx context.Context, f *vplanet.Feed, now time.Time) ([]
 		resp, err = c.fetch(ctx, feedURL, "", "")
 		if err != nil {
 			c.fail(f, fmt.Errorf("the page links the feed %s, but: %w", feedURL, wordsError{err}), now)
-			return nil, failed
+			return nil, failed, 0
 		}
 		p, err = c.norm.parse(resp.Body, resp.ContentType, resp.URL, f.Lang, now)
+		c.done(resp)
 		if err != nil {
 			c.fail(f, fmt.Errorf("the page links the feed %s, but: %w", feedURL, wordsError{err}), now)
-			return nil, failed
+			return nil, failed, 0
 		}
 		f.FeedURL = feedURL
 		if resp.Moved != "" {
@@ -297,7 +338,7 @@ func (c *Crawler) crawl(ctx context.Context, f *vplanet.Feed, now time.Time) ([]
 	}
 	if err != nil {
 		c.fail(f, err, now)
-		return nil, failed
+		return nil, failed, 0
 	}
 	if p.Dropped > 0 {
 		c.log.Warn("feed has too many items; the rest were dropped", "feed", resp.URL,
@@ -306,7 +347,16 @@ func (c *Crawler) crawl(ctx context.Context, f *vplanet.Feed, now time.Time) ([]
 	f.Title = p.Title
 	f.SiteURL = p.SiteURL
 	c.succeed(f, resp, now)
-	return p.Posts, fetched
+	if c.pages {
+		c.fetchPages(ctx, rs, f, p, since)
+	}
+	dates := make([]time.Time, 0, len(p.Posts))
+	for _, post := range p.Posts {
+		dates = append(dates, post.Published)
+	}
+	h := p.Hints
+	h.MaxAge = resp.MaxAge
+	return p.Posts, fetched, rhythm(dates, h, now, c.interval)
 }
 
 // wordsError shows an error in the words describe chooses for it.

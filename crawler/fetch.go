@@ -68,8 +68,10 @@ type response struct {
 	ContentType  string
 	ETag         string
 	LastModified string
-	RetryAfter   time.Time // from a 429 or 503, else zero
-	Body         []byte    // nil unless Status is 200
+	RetryAfter   time.Time     // from a 429 or 503, else zero
+	MaxAge       time.Duration // how long the response may be cached (see cacheLifetime)
+	Body         []byte        // nil unless Status is 200; give it back with Crawler.done
+	held         int64         // room the body holds in the crawler's budget
 }
 
 // httpError is an HTTP status that is not a success.
@@ -104,13 +106,44 @@ func (e *tooLargeError) Error() string {
 	return fmt.Sprintf("feed too large: over the %s limit", byteSize(e.Limit))
 }
 
-// fetch GETs rawURL conditionally, reading at most maxBody bytes of the
+// feedAccept is the Accept header of a feed's request.
+const feedAccept = "application/atom+xml, application/rss+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, text/html;q=0.7, */*;q=0.5"
+
+// request is what get asks for besides the URL.
+type request struct {
+	Accept       string
+	ETag         string // If-None-Match
+	LastModified string // If-Modified-Since
+	MaxBody      int64  // 0: the crawler's MaxBody
+}
+
+// fetch GETs a feed conditionally, reading at most maxBody bytes of the
 // body. A 200 or 304 returns a response; any other status returns an
-// *httpError; a failure to connect or read, an error.
+// *httpError; a failure to connect or read, an error. The caller gives the
+// body back with done as soon as it has parsed it.
 func (c *Crawler) fetch(ctx context.Context, rawURL, etag, lastModified string) (*response, error) {
+	return c.get(ctx, rawURL, request{Accept: feedAccept, ETag: etag, LastModified: lastModified})
+}
+
+// done gives the room of resp's body back to the crawler's budget. It may
+// be called more than once, and with nil.
+func (c *Crawler) done(resp *response) {
+	if resp == nil {
+		return
+	}
+	c.bodies.release(resp.held)
+	resp.held, resp.Body = 0, nil
+}
+
+// get GETs rawURL within the per-host limit, the timeout and the body
+// budget; see fetch.
+func (c *Crawler) get(ctx context.Context, rawURL string, o request) (*response, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("bad feed URL: %w", err)
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = c.maxBody
 	}
 	// Waiting for the host is not the server's time: the timeout starts after.
 	release, err := c.hosts.acquire(ctx, u.Host)
@@ -126,12 +159,12 @@ func (c *Crawler) fetch(ctx context.Context, rawURL, etag, lastModified string) 
 		return nil, fmt.Errorf("bad feed URL: %w", err)
 	}
 	req.Header.Set("User-Agent", vplanet.UserAgent())
-	req.Header.Set("Accept", "application/atom+xml, application/rss+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, text/html;q=0.7, */*;q=0.5")
-	if etag != "" {
-		req.Header.Set("If-None-Match", etag)
+	req.Header.Set("Accept", o.Accept)
+	if o.ETag != "" {
+		req.Header.Set("If-None-Match", o.ETag)
 	}
-	if lastModified != "" {
-		req.Header.Set("If-Modified-Since", lastModified)
+	if o.LastModified != "" {
+		req.Header.Set("If-Modified-Since", o.LastModified)
 	}
 
 	resp, err := c.client.Do(req)
@@ -146,6 +179,7 @@ func (c *Crawler) fetch(ctx context.Context, rawURL, etag, lastModified string) 
 		ContentType:  resp.Header.Get("Content-Type"),
 		ETag:         resp.Header.Get("ETag"),
 		LastModified: resp.Header.Get("Last-Modified"),
+		MaxAge:       cacheLifetime(resp.Header, time.Now()),
 	}
 	r.Moved = permanentTarget(resp)
 	switch resp.StatusCode {
@@ -161,17 +195,16 @@ func (c *Crawler) fetch(ctx context.Context, rawURL, etag, lastModified string) 
 		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 		return nil, e
 	}
-	if resp.ContentLength > c.maxBody {
-		return nil, &tooLargeError{Size: resp.ContentLength, Limit: c.maxBody}
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	body, held, err := c.bodies.readBody(ctx, resp.Body, resp.ContentLength, o.MaxBody)
 	if err != nil {
+		c.bodies.release(held)
+		var tl *tooLargeError
+		if errors.As(err, &tl) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("reading the body: %w", err)
 	}
-	if int64(len(body)) > c.maxBody {
-		return nil, &tooLargeError{Limit: c.maxBody}
-	}
-	r.Body = body
+	r.Body, r.held = body, held
 	return r, nil
 }
 

@@ -39,14 +39,22 @@ func TestGolden(t *testing.T) {
 				ID, GUID, URL, Title, Author string
 				Published, Updated           string
 				Lang, Hash, Text, Content    string
+				Excerpt                      bool
+			}
+			date := func(t time.Time) string {
+				if t.IsZero() {
+					return "" // none: the store dates the post when it first sees it
+				}
+				return t.Format(time.RFC3339)
 			}
 			view := struct {
 				Title, SiteURL, Lang string
+				Hints                hints
 				Posts                []post
-			}{Title: p.Title, SiteURL: p.SiteURL, Lang: p.Lang}
+			}{Title: p.Title, SiteURL: p.SiteURL, Lang: p.Lang, Hints: p.Hints}
 			for _, x := range p.Posts {
 				view.Posts = append(view.Posts, post{x.ID, x.GUID, x.URL, x.Title, x.Author,
-					x.Published.Format(time.RFC3339), x.Updated.Format(time.RFC3339), x.Lang, x.Hash, x.Text, x.Content})
+					date(x.Published), date(x.Updated), x.Lang, x.Hash, x.Text, x.Content, p.Excerpts[x.ID]})
 			}
 			var buf bytes.Buffer
 			enc := json.NewEncoder(&buf)

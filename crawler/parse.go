@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/mmcdole/gofeed"
+	"github.com/mmcdole/gofeed/rss"
 
 	"vplanet"
 )
@@ -53,6 +55,10 @@ type parsed struct {
 	Lang    string // the feed's declared language, two letters, or ""
 	Posts   []*vplanet.Post
 	Dropped int // items beyond maxItems
+	Hints   hints
+	// Excerpts holds the IDs of the posts whose item carries only an
+	// excerpt of the post: their page is worth fetching.
+	Excerpts map[string]bool
 }
 
 // normalizer turns feed documents into posts. It is safe for concurrent use.
@@ -78,7 +84,9 @@ func (n *normalizer) parse(body []byte, contentType, feedURL, lang string, now t
 	}()
 	text, _ := decode(body, contentType)
 	base, _ := url.Parse(feedURL)
-	f, err := gofeed.NewParser().Parse(bytes.NewReader(text))
+	fp := gofeed.NewParser()
+	fp.RSSTranslator = ttlTranslator{}
+	f, err := fp.Parse(bytes.NewReader(text))
 	if err != nil {
 		if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
 			if looksLikeHTML(text) || strings.Contains(strings.ToLower(contentType), "html") {
@@ -94,12 +102,32 @@ func (n *normalizer) parse(body []byte, contentType, feedURL, lang string, now t
 	return n.normalize(f, base, lang, now), nil
 }
 
+// ttlKey is where ttlTranslator keeps an RSS channel's <ttl>.
+const ttlKey = "vplanet:ttl"
+
+// ttlTranslator is gofeed's RSS translator, keeping the channel's <ttl>,
+// which the universal feed drops, in its Custom map.
+type ttlTranslator struct{ gofeed.DefaultRSSTranslator }
+
+func (t ttlTranslator) Translate(feed any) (*gofeed.Feed, error) {
+	f, err := t.DefaultRSSTranslator.Translate(feed)
+	if rf, ok := feed.(*rss.Feed); ok && err == nil && f != nil && strings.TrimSpace(rf.TTL) != "" {
+		custom := make(map[string]string, len(f.Custom)+1)
+		maps.Copy(custom, f.Custom)
+		custom[ttlKey] = rf.TTL
+		f.Custom = custom
+	}
+	return f, err
+}
+
 // normalize turns a parsed feed into posts.
 func (n *normalizer) normalize(f *gofeed.Feed, feedURL *url.URL, lang string, now time.Time) *parsed {
 	now = now.UTC()
 	p := &parsed{
-		Title: plainLine(cleanString(f.Title), maxTitleRunes),
-		Lang:  langCode(f.Language),
+		Title:    plainLine(cleanString(f.Title), maxTitleRunes),
+		Lang:     langCode(f.Language),
+		Hints:    feedHints(f),
+		Excerpts: map[string]bool{},
 	}
 	if p.Lang == "" && f.DublinCoreExt != nil && len(f.DublinCoreExt.Language) > 0 {
 		p.Lang = langCode(f.DublinCoreExt.Language[0])
@@ -118,12 +146,39 @@ func (n *normalizer) normalize(f *gofeed.Feed, feedURL *url.URL, lang string, no
 	if feedAuthor == "" && f.Author != nil {
 		feedAuthor = plainLine(cleanString(f.Author.Name), maxAuthorRunes)
 	}
-	seen := make(map[string]bool, len(items))
+	type item struct {
+		post    *vplanet.Post
+		excerpt bool
+	}
+	all := make([]item, 0, len(items))
+	// The items that each link names, told apart by GUID (or by title and
+	// content): the same item listed twice does not make its link shared.
+	links := make(map[string]map[string]bool, len(items))
 	for _, it := range items {
 		if it == nil {
 			continue
 		}
-		post := n.post(it, base, now)
+		post, excerpt := n.post(it, base, now)
+		all = append(all, item{post, excerpt})
+		if post.URL != "" {
+			key := linkKey(post.URL)
+			if links[key] == nil {
+				links[key] = map[string]bool{}
+			}
+			links[key][sharedLinkID(post.GUID, "", post.Title, post.Content)] = true
+		}
+	}
+	home := linkKey(p.SiteURL)
+	seen := make(map[string]bool, len(all))
+	for _, x := range all {
+		post := x.post
+		if key := linkKey(post.URL); post.URL == "" || len(links[key]) > 1 || key == home {
+			// A link shared by several items (every item links the blog's
+			// home, say) is no post's identity.
+			post.ID = sharedLinkID(post.GUID, post.URL, post.Title, post.Content)
+		} else {
+			post.ID = PostID(post.GUID, post.URL, post.Title, post.Content)
+		}
 		if post.Author == "" && feedAuthor != "" {
 			// An Atom entry without an author has the feed's.
 			post.Author = feedAuthor
@@ -134,13 +189,17 @@ func (n *normalizer) normalize(f *gofeed.Feed, feedURL *url.URL, lang string, no
 		}
 		seen[post.ID] = true
 		post.Lang = postLang(post.Title, post.Text, lang, p.Lang)
+		if x.excerpt {
+			p.Excerpts[post.ID] = true
+		}
 		p.Posts = append(p.Posts, post)
 	}
 	return p
 }
 
-// post normalizes one item; Lang is left to the caller.
-func (n *normalizer) post(it *gofeed.Item, base *url.URL, now time.Time) *vplanet.Post {
+// post normalizes one item, and reports whether it carries only an excerpt
+// of the post. ID and Lang are left to the caller.
+func (n *normalizer) post(it *gofeed.Item, base *url.URL, now time.Time) (*vplanet.Post, bool) {
 	guid := truncateBytes(strings.TrimSpace(cleanString(it.GUID)), maxURL)
 	link := itemLink(it, base)
 
@@ -161,15 +220,18 @@ func (n *normalizer) post(it *gofeed.Item, base *url.URL, now time.Time) *vplane
 		title = plainLine(truncateRunes(text, 80), 80)
 	}
 
+	// A post without a usable date is sent without one: the store dates it
+	// when it first sees it, and keeps that date when the post changes.
 	declared := firstTime(it.PublishedParsed, it.UpdatedParsed)
-	published := clampTime(declared, now)
+	published := usableTime(declared, now)
 	updated := published
 	if it.UpdatedParsed != nil {
-		updated = clampTime(it.UpdatedParsed.UTC(), now)
+		if t := usableTime(it.UpdatedParsed.UTC(), now); !t.IsZero() {
+			updated = t
+		}
 	}
 
 	post := &vplanet.Post{
-		ID:        PostID(guid, link, title, content),
 		GUID:      guid,
 		URL:       link,
 		Title:     title,
@@ -186,27 +248,130 @@ func (n *normalizer) post(it *gofeed.Item, base *url.URL, now time.Time) *vplane
 		stamp = declared.Format(time.RFC3339)
 	}
 	post.Hash = digest(post.Title, post.URL, post.Content, post.Author, stamp)
-	return post
+	return post, link != "" && isExcerpt(it, text)
 }
 
 // PostID is a post's stable identity, the same whichever feed the post is
-// reached through: a digest of its GUID, else of its link, else of its
-// title and content. A GUID that cannot be globally unique ("42", as some
-// blog engines write) is combined with the link, so two blogs' post 42 stay
-// two posts.
+// reached through: a digest of its link (see linkKey), else of its GUID,
+// else of its title and content.
+//
+// The link comes first because it is what two feeds of one blog agree on:
+// a Hatena blog's RSS and Atom feeds give each post a different GUID and
+// the same link, and a post cross-posted to a second feed keeps its link.
+// Items of one feed that share a link are told apart by sharedLinkID.
 func PostID(guid, link, title, content string) string {
 	var key string
 	switch {
-	case guid != "" && (strings.Contains(guid, ":") || link == ""):
-		key = "guid\x00" + guid
-	case guid != "":
-		key = "guid\x00" + guid + "\x00" + link
 	case link != "":
-		key = "link\x00" + link
+		key = "link\x00" + linkKey(link)
+	case guid != "":
+		key = "guid\x00" + guid
 	default:
 		key = "text\x00" + title + "\x00" + content
 	}
 	return digest(key)[:20]
+}
+
+// sharedLinkID is the identity of a post whose link is not its own (several
+// items of the feed share it, or it is the blog's home page): its GUID, else
+// its title and content. A GUID that cannot be globally unique ("42", as
+// some blog engines write) is combined with the link, so two blogs' post 42
+// stay two posts.
+func sharedLinkID(guid, link, title, content string) string {
+	switch {
+	case guid != "" && (strings.Contains(guid, ":") || link == ""):
+		return PostID(guid, "", "", "")
+	case guid != "":
+		return digest("guid\x00" + guid + "\x00" + linkKey(link))[:20]
+	}
+	return PostID("", "", title, content)
+}
+
+// linkKey is the form of a post's link that identifies it: without its
+// scheme (the http and https addresses of a page are one page), the host
+// lower-cased and without a default port, without a fragment, and without
+// the utm_ parameters that newsletters and feed services add.
+func linkKey(link string) string {
+	u, err := url.Parse(link)
+	if err != nil || u.Host == "" {
+		return link
+	}
+	host := strings.ToLower(u.Host)
+	host = strings.TrimSuffix(strings.TrimSuffix(host, ":80"), ":443")
+	q := u.RawQuery
+	if strings.Contains(strings.ToLower(q), "utm_") {
+		var kept []string
+		for _, kv := range strings.Split(q, "&") {
+			if !strings.HasPrefix(strings.ToLower(kv), "utm_") && kv != "" {
+				kept = append(kept, kv)
+			}
+		}
+		q = strings.Join(kept, "&")
+	}
+	key := "//" + host + u.EscapedPath()
+	if key == "//"+host {
+		key += "/"
+	}
+	if q != "" {
+		key += "?" + q
+	}
+	return key
+}
+
+// excerptMarks end the text of an item that is only the start of its post;
+// weakMarks may as well end a whole post.
+var (
+	excerptMarks = []string{"[…]", "[...]", "続きを読む", "続きをみる", "もっと読む", "read more", "continue reading", "(more…)", "(more...)"}
+	weakMarks    = []string{"…", "..."}
+)
+
+// An item is taken for an excerpt when its text is shorter than
+// excerptRunes and it has no fuller content or ends like an excerpt, or when
+// its text is shorter than markedRunes and ends with an excerptMark.
+const (
+	excerptRunes = 600
+	markedRunes  = 2000
+)
+
+// isExcerpt reports whether an item carries only an excerpt of its post.
+// A short post given whole in content:encoded (or Atom content) is not one.
+func isExcerpt(it *gofeed.Item, text string) bool {
+	runes := utf8.RuneCountInString(text)
+	if runes >= markedRunes {
+		return false
+	}
+	tail := strings.ToLower(strings.TrimSpace(truncateTail(text, 64)))
+	tail = strings.TrimRight(tail, " \n\t»›→")
+	for _, m := range excerptMarks {
+		if strings.HasSuffix(tail, m) {
+			return true
+		}
+	}
+	if runes >= excerptRunes {
+		return false
+	}
+	if strings.TrimSpace(it.Content) == "" {
+		return true
+	}
+	for _, m := range weakMarks {
+		if strings.HasSuffix(tail, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// truncateTail is the last n bytes of s or a little less, not splitting a
+// character.
+func truncateTail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := len(s) - n
+	for i < len(s) && !utf8.RuneStart(s[i]) {
+		i++
+	}
+	return s[i:]
 }
 
 // digest is the hex SHA-256 of its arguments, separated by NUL bytes.
@@ -280,10 +445,11 @@ func firstTime(ts ...*time.Time) time.Time {
 	return time.Time{}
 }
 
-// clampTime replaces a missing, absurd or future date by now.
-func clampTime(t, now time.Time) time.Time {
+// usableTime returns t in UTC, or zero when it is missing, absurd (before
+// 1990) or more than futureSlack ahead of now.
+func usableTime(t, now time.Time) time.Time {
 	if t.IsZero() || t.Year() < 1990 || t.After(now.Add(futureSlack)) {
-		return now
+		return time.Time{}
 	}
 	return t.UTC()
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mmcdole/gofeed"
+
 	"vplanet"
 )
 
@@ -71,8 +73,8 @@ func TestParseFormats(t *testing.T) {
 				if len(post.ID) != 20 || post.Hash == "" {
 					t.Errorf("post %q: ID %q, hash %q", post.Title, post.ID, post.Hash)
 				}
-				if post.Published.IsZero() || post.Published.Location() != time.UTC {
-					t.Errorf("post %q: published %v, want a UTC time", post.Title, post.Published)
+				if !post.Published.IsZero() && post.Published.Location() != time.UTC {
+					t.Errorf("post %q: published %v, want a UTC time or none", post.Title, post.Published)
 				}
 				if post.URL != "" && !strings.HasPrefix(post.URL, "https://") {
 					t.Errorf("post %q: URL %q is not absolute", post.Title, post.URL)
@@ -107,8 +109,8 @@ func TestNormalizeRSS2(t *testing.T) {
 	if got, want := ja.Text, "最終日です。\nまず、重複排除と圧縮のIOパスについて紹介します。\nvSAN 6.6 : A Day in the Life of an I/O"; got != want {
 		t.Errorf("text:\n got %q\nwant %q", got, want)
 	}
-	if got, want := ja.ID, PostID("tag:vhoge.example,2017:post-5", "", "", ""); got != want {
-		t.Errorf("ID: got %q, want the digest of the GUID %q", got, want)
+	if got, want := ja.ID, PostID("tag:vhoge.example,2017:post-5", ja.URL, "", ""); got != want {
+		t.Errorf("ID: got %q, want the digest of the link %q", got, want)
 	}
 
 	en := postByTitle(t, p, "VMWorld 2005 Day 3")
@@ -119,16 +121,18 @@ func TestNormalizeRSS2(t *testing.T) {
 		t.Errorf("escaped HTML description: got text %q, want %q", got, want)
 	}
 
+	// Without a usable date, a post goes to the store without one: the store
+	// dates it when it first sees it.
 	undated := postByTitle(t, p, "No date, no GUID")
-	if !undated.Published.Equal(testNow) {
-		t.Errorf("undated post: got published %v, want first-seen %v", undated.Published, testNow)
+	if !undated.Published.IsZero() || !undated.Updated.IsZero() {
+		t.Errorf("undated post: got published %v, updated %v; want none", undated.Published, undated.Updated)
 	}
 	if got, want := undated.ID, PostID("", "https://vhoge.example/undated/", "", ""); got != want {
 		t.Errorf("post without GUID: got ID %q, want the link's digest %q", got, want)
 	}
 	future := postByTitle(t, p, "From the future")
-	if !future.Published.Equal(testNow) {
-		t.Errorf("future post: got published %v, want %v", future.Published, testNow)
+	if !future.Published.IsZero() {
+		t.Errorf("future post: got published %v, want none", future.Published)
 	}
 
 	// The same feed parsed later gives the same IDs and hashes: nothing changes.
@@ -448,5 +452,152 @@ func TestRetryAfter(t *testing.T) {
 		if got := retryAfter(tt.h, now); !got.Equal(tt.want) {
 			t.Errorf("retryAfter(%q): got %v, want %v", tt.h, got, tt.want)
 		}
+	}
+}
+
+func TestPostID(t *testing.T) {
+	same := []struct{ name, a, b string }{
+		{"scheme", "http://vhoge.hateblo.jp/entry/2017/09/14/090000", "https://vhoge.hateblo.jp/entry/2017/09/14/090000"},
+		{"host case", "https://VHoge.Hateblo.JP/entry/1", "https://vhoge.hateblo.jp/entry/1"},
+		{"default port", "https://b.example:443/p/1", "https://b.example/p/1"},
+		{"fragment", "https://b.example/p/1#more-42", "https://b.example/p/1"},
+		{"utm parameters", "https://b.example/p/1?utm_source=rss&utm_medium=rss", "https://b.example/p/1"},
+		{"utm among others", "https://b.example/?p=42&utm_campaign=x", "https://b.example/?p=42"},
+		{"empty path", "https://b.example", "https://b.example/"},
+		{"GUID does not matter", "https://b.example/p/1", "https://b.example/p/1"},
+	}
+	for _, tt := range same {
+		t.Run(tt.name, func(t *testing.T) {
+			if a, b := PostID("hatenablog://entry/1", tt.a, "", ""), PostID("tag:blog.hatena.ne.jp,2013:blog-1", tt.b, "", ""); a != b {
+				t.Errorf("%q and %q: IDs %s and %s, want one", tt.a, tt.b, a, b)
+			}
+		})
+	}
+	differ := []struct{ name, a, b string }{
+		{"path case", "https://b.example/P/1", "https://b.example/p/1"},
+		{"query", "https://b.example/?p=1", "https://b.example/?p=2"},
+		{"host", "https://a.example/p/1", "https://b.example/p/1"},
+		{"port", "https://b.example:8443/p/1", "https://b.example/p/1"},
+	}
+	for _, tt := range differ {
+		t.Run(tt.name, func(t *testing.T) {
+			if PostID("", tt.a, "", "") == PostID("", tt.b, "", "") {
+				t.Errorf("%q and %q share an ID", tt.a, tt.b)
+			}
+		})
+	}
+	if PostID("g", "", "t", "c") == PostID("h", "", "t", "c") {
+		t.Error("without a link, two GUIDs share an ID")
+	}
+	if PostID("", "", "t", "c") == PostID("", "", "t", "d") {
+		t.Error("without a link or GUID, two contents share an ID")
+	}
+}
+
+// TestOneBlogTwoFeeds parses a Hatena blog's RSS and Atom feeds, whose GUIDs
+// and ids differ for the same entries: each entry is one post.
+func TestOneBlogTwoFeeds(t *testing.T) {
+	const rss = `<rss version="2.0"><channel><title>vHoge</title><link>https://vhoge.hateblo.jp/</link>
+<item><title>拡張クラスタ</title><link>https://vhoge.hateblo.jp/entry/2017/09/14/090000</link><guid isPermaLink="false">hatenablog://entry/10328749687</guid><pubDate>Thu, 14 Sep 2017 09:00:00 +0900</pubDate><description>拡張クラスタの話。</description></item>
+<item><title>重複排除</title><link>http://vhoge.hateblo.jp/entry/2017/09/13/090000?utm_source=feed</link><guid isPermaLink="false">hatenablog://entry/10328749600</guid><pubDate>Wed, 13 Sep 2017 09:00:00 +0900</pubDate><description>重複排除の話。</description></item>
+</channel></rss>`
+	const atom = `<feed xmlns="http://www.w3.org/2005/Atom"><title>vHoge</title><link href="https://vhoge.hateblo.jp/"/>
+<entry><title>拡張クラスタ</title><link href="https://vhoge.hateblo.jp/entry/2017/09/14/090000"/><id>tag:blog.hatena.ne.jp,2013:blog-vhoge-10328749687</id><updated>2017-09-14T09:00:00+09:00</updated><content type="html">拡張クラスタの話。</content></entry>
+<entry><title>重複排除</title><link href="https://vhoge.hateblo.jp/entry/2017/09/13/090000"/><id>tag:blog.hatena.ne.jp,2013:blog-vhoge-10328749600</id><updated>2017-09-13T09:00:00+09:00</updated><content type="html">重複排除の話。</content></entry>
+</feed>`
+	n := newNormalizer()
+	a, err := n.parse([]byte(rss), "", "https://vhoge.hateblo.jp/rss", "", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := n.parse([]byte(atom), "", "https://vhoge.hateblo.jp/feed", "", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Posts) != 2 || len(b.Posts) != 2 {
+		t.Fatalf("posts: %d and %d, want 2 and 2", len(a.Posts), len(b.Posts))
+	}
+	for i := range a.Posts {
+		if a.Posts[i].ID != b.Posts[i].ID {
+			t.Errorf("%q: RSS ID %s, Atom ID %s; want one post", a.Posts[i].Title, a.Posts[i].ID, b.Posts[i].ID)
+		}
+	}
+}
+
+// TestSharedLinks checks that items of one feed that share a link (each
+// links the blog's home, or one page) stay separate posts, and that an item
+// listed twice stays one.
+func TestSharedLinks(t *testing.T) {
+	const feed = `<rss version="2.0"><channel><title>notes</title><link>https://notes.example/</link>
+<item><title>one</title><link>https://notes.example/</link><guid>tag:notes.example,1</guid></item>
+<item><title>two</title><link>https://notes.example/</link><guid>tag:notes.example,2</guid></item>
+<item><title>three</title><link>https://notes.example/today</link><guid>3</guid></item>
+<item><title>four</title><link>https://notes.example/today</link><guid>4</guid></item>
+<item><title>five</title><link>https://notes.example/5</link><guid>5</guid></item>
+<item><title>five again</title><link>https://notes.example/5</link><guid>5</guid></item>
+</channel></rss>`
+	p, err := newNormalizer().parse([]byte(feed), "", "https://notes.example/feed", "", testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	for _, post := range p.Posts {
+		titles = append(titles, post.Title)
+	}
+	if got, want := strings.Join(titles, ","), "one,two,three,four,five"; got != want {
+		t.Errorf("posts: got %s, want %s", got, want)
+	}
+	if got, want := p.Posts[4].ID, PostID("5", "https://notes.example/5", "", ""); got != want {
+		t.Errorf("a link of its own: ID %s, want the link's %s", got, want)
+	}
+}
+
+func TestUsableTime(t *testing.T) {
+	now := testNow
+	tests := []struct {
+		name string
+		in   time.Time
+		want time.Time
+	}{
+		{"ordinary", time.Date(2017, 9, 14, 9, 0, 0, 0, time.FixedZone("JST", 9*3600)), time.Date(2017, 9, 14, 0, 0, 0, 0, time.UTC)},
+		{"missing", time.Time{}, time.Time{}},
+		{"before 1990", time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), time.Time{}},
+		{"a little ahead (time zones)", now.Add(23 * time.Hour), now.Add(23 * time.Hour)},
+		{"more than a day ahead", now.Add(25 * time.Hour), time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := usableTime(tt.in, now)
+			if !got.Equal(tt.want) || !got.IsZero() && got.Location() != time.UTC {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestIsExcerpt(t *testing.T) {
+	long := strings.Repeat("vSAN の拡張クラスタを構成しました。", 40) // 800 runes
+	tests := []struct {
+		name, content, text string
+		want                bool
+	}{
+		{"short description only", "", "A short summary.", true},
+		{"long description only", "", long, false},
+		{"short, whole in content", "<p>A short note.</p>", "A short note.", false},
+		{"WordPress excerpt", "", "The first words of the post [&hellip;]", true},
+		{"bracketed ellipsis, long", "<p>x</p>", long + " […]", true},
+		{"Japanese read more", "<p>x</p>", long + "続きを読む", true},
+		{"read more link", "<p>x</p>", "Some words. Read more »", true},
+		{"short, ends with an ellipsis", "<p>x</p>", "Some words…", true},
+		{"long, ends with an ellipsis", "<p>x</p>", long + "面倒でしたから…", false},
+		{"very long, marked", "<p>x</p>", strings.Repeat(long, 3) + " […]", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := strings.ReplaceAll(tt.text, "&hellip;", "…")
+			if got := isExcerpt(&gofeed.Item{Content: tt.content}, text); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
