@@ -149,7 +149,8 @@ const (
 
 // Run crawls due feeds (all active with All), each independently, saving each feed's outcome
 // with SaveFetch as soon as it is fetched. A feed's failure is recorded, never returned; Run
-// returns an error only when the run itself could not happen (store unreadable, ctx cancelled).
+// returns an error only when the run itself could not go on (the store unreadable or refusing
+// writes, ctx cancelled), with the summary of what it did before.
 func (c *Crawler) Run(ctx context.Context, o RunOptions) (Summary, error) {
 	start := time.Now()
 	filter := vplanet.FeedFilter{Active: true}
@@ -166,8 +167,8 @@ func (c *Crawler) Run(ctx context.Context, o RunOptions) (Summary, error) {
 	var (
 		mu       sync.Mutex
 		sum      = Summary{Feeds: len(feeds)}
-		saved    int
-		firstErr error
+		storeErr error                 // the first write the store refused
+		broken   = make(chan struct{}) // closed with storeErr: stop dispatching
 		jobs     = make(chan *vplanet.Feed)
 		wg       sync.WaitGroup
 	)
@@ -182,8 +183,9 @@ func (c *Crawler) Run(ctx context.Context, o RunOptions) (Summary, error) {
 				switch {
 				case err != nil:
 					sum.Failed++
-					if firstErr == nil {
-						firstErr = err
+					if storeErr == nil {
+						storeErr = err
+						close(broken)
 					}
 				case kind == fetched:
 					sum.OK++
@@ -191,9 +193,6 @@ func (c *Crawler) Run(ctx context.Context, o RunOptions) (Summary, error) {
 					sum.NotModified++
 				default:
 					sum.Failed++
-				}
-				if err == nil {
-					saved++
 				}
 				sum.New += created
 				sum.Updated += updated
@@ -211,6 +210,8 @@ dispatch:
 		case jobs <- f:
 		case <-ctx.Done():
 			break dispatch
+		case <-broken:
+			break dispatch
 		}
 	}
 	close(jobs)
@@ -219,9 +220,11 @@ dispatch:
 	if err := ctx.Err(); err != nil {
 		return sum, fmt.Errorf("crawl: %w", err)
 	}
-	if saved == 0 && firstErr != nil {
-		// Not one feed could be saved: the store, not the feeds, is broken.
-		return sum, fmt.Errorf("crawl: %w", firstErr)
+	if storeErr != nil {
+		// A feed's own failure is recorded in the feed; a store that refuses
+		// to write (a full disk) would refuse every feed after it, so the run
+		// stops and says so.
+		return sum, fmt.Errorf("crawl stopped: %w", storeErr)
 	}
 	return sum, nil
 }
@@ -244,6 +247,11 @@ func (c *Crawler) crawlOne(ctx context.Context, rs *runState, f *vplanet.Feed, r
 		p.FeedID = f.ID
 	}
 	created, updated, err = c.store.SaveFetch(ctx, f, posts)
+	if errors.Is(err, vplanet.ErrNotFound) {
+		// Purged from the store while it was fetched: nothing to keep.
+		c.log.Info("feed left the store during the crawl", "feed", f.URL)
+		return failed, 0, 0, nil
+	}
 	if err != nil {
 		c.log.Error("save feed", "feed", f.URL, "err", err)
 		return failed, 0, 0, fmt.Errorf("save %s: %w", f.URL, err)

@@ -219,7 +219,7 @@ func cleanText(b []byte) []byte {
 		switch {
 		case r == utf8.RuneError && n == 1:
 			out = append(out, "\uFFFD"...)
-		case r < 0x20 && r != '\t' && r != '\n' && r != '\r', r == 0xFFFE, r == 0xFFFF:
+		case dropped(r):
 		default:
 			out = append(out, b[:n]...)
 		}
@@ -228,13 +228,37 @@ func cleanText(b []byte) []byte {
 	return out
 }
 
+// dropped reports whether r is removed from everything a feed says: C0 and
+// C1 control characters but tab and line ends (U+009B is a terminal's CSI,
+// which would let a title recolour or clear the screen of whoever runs
+// `vplanet search`), the bidi overrides and isolates that can make a title
+// read backwards, and the non-characters U+FFFE and U+FFFF.
+func dropped(r rune) bool {
+	switch {
+	case r < 0x20:
+		return r != '\t' && r != '\n' && r != '\r'
+	case r < 0x7f:
+		return false
+	case r <= 0x9f:
+		return true
+	}
+	return r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0xfffe || r == 0xffff
+}
+
+// isClean reports whether b is valid UTF-8 with nothing to drop, without
+// allocating: the common case.
 func isClean(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+	for i, c := range b {
+		switch {
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\r', c == 0x7f:
 			return false
+		case c == 0xc2, c == 0xe2, c == 0xef: // lead bytes of U+0080–U+009F, U+202A…, U+FFFE/F
+			if r, _ := utf8.DecodeRune(b[i:]); dropped(r) {
+				return false
+			}
 		}
 	}
-	return utf8.Valid(b) && !bytes.Contains(b, []byte("\uFFFE")) && !bytes.Contains(b, []byte("\uFFFF"))
+	return utf8.Valid(b)
 }
 
 // rewriteProlog makes an XML prolog's encoding say UTF-8, so that the

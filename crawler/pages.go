@@ -51,7 +51,7 @@ type runState struct {
 func (c *Crawler) fetchPages(ctx context.Context, rs *runState, f *vplanet.Feed, p *parsed, since time.Time) {
 	var todo []*vplanet.Post
 	for _, post := range p.Posts {
-		if p.Excerpts[post.ID] && post.URL != "" {
+		if p.Excerpts[post.ID] && post.URL != "" && sameSite(post.URL, f.FetchURL(), f.SiteURL) {
 			todo = append(todo, post)
 		}
 	}
@@ -79,6 +79,31 @@ func (c *Crawler) fetchPages(ctx context.Context, rs *runState, f *vplanet.Feed,
 		post.Text = text
 		post.Lang = postLang(post.Title, post.Text, f.Lang, p.Lang)
 	}
+}
+
+// sameSite reports whether a post's page is on its feed's own site: the
+// feed's host or the site's, "www." aside. A feed is trusted to point the
+// crawler at its own pages only; a link elsewhere (a hostile feed naming an
+// intranet address, a link blog) keeps its excerpt.
+func sameSite(page string, sites ...string) bool {
+	host := strings.TrimPrefix(hostname(page), "www.")
+	if host == "" {
+		return false
+	}
+	for _, s := range sites {
+		if h := strings.TrimPrefix(hostname(s), "www."); h == host {
+			return true
+		}
+	}
+	return false
+}
+
+func hostname(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
 }
 
 // changedPosts keeps the posts whose page is worth fetching: new or

@@ -515,16 +515,14 @@ func isJapanese(s string) bool {
 // cleanString removes invalid UTF-8 and control characters from a string
 // a parser handed over.
 func cleanString(s string) string {
-	clean := utf8.ValidString(s) && !strings.ContainsAny(s, "\uFFFE\uFFFF")
-	for i := 0; clean && i < len(s); i++ {
-		if c := s[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
-			clean = false
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
+			// Plain ASCII needs no work; anything else is checked rune by
+			// rune.
+			return string(cleanText([]byte(s)))
 		}
 	}
-	if clean {
-		return s
-	}
-	return string(cleanText([]byte(s)))
+	return s
 }
 
 // plainToHTML turns plain text into paragraphs.

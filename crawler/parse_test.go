@@ -228,7 +228,8 @@ func TestDecode(t *testing.T) {
 		{"utf-8 mislabelled latin1", "", []byte(`<?xml version="1.0" encoding="ISO-8859-1"?><a>테스트</a>`), `<?xml version="1.0" encoding="UTF-8"?><a>테스트</a>`, "utf-8"},
 		{"unknown label", "", []byte(`<?xml version="1.0" encoding="invalid"?><a>café</a>`), `<?xml version="1.0" encoding="UTF-8"?><a>café</a>`, "utf-8"},
 		{"quoted header charset", "application/atom+xml; charset='us-ascii'", []byte("<a>x</a>"), "<a>x</a>", "windows-1252"},
-		{"control characters", "", []byte("<a>a\x00b\x1bc\x7fd\tz</a>"), "<a>abc\x7fd\tz</a>", "utf-8"},
+		{"control characters", "", []byte("<a>a\x00b\x1bc\x7fd\tz</a>"), "<a>abcd\tz</a>", "utf-8"},
+		{"C1 controls and bidi overrides", "", []byte("<a>csi\u009b31m \u202eevil\u202c \u2066x\u2069 ok</a>"), "<a>csi31m evil x ok</a>", "utf-8"},
 		{"invalid utf-8 declared", "text/xml; charset=utf-8", []byte("<a>\xff\xfe\xfd ok</a>"), "<a>ÿþý ok</a>", "windows-1252"},
 	}
 	for _, tt := range tests {
