@@ -199,6 +199,17 @@ func startBrowser(t *testing.T, bin string) *browser {
 // call sends one command and waits for its answer, skipping events.
 func (b *browser) call(method string, params any) json.RawMessage {
 	b.t.Helper()
+	res, err := b.send(method, params)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return res
+}
+
+// send sends one DevTools command and waits for its answer. An error the
+// browser answers with (such as "Inspected target navigated or closed"
+// while a page is replaced) is returned, for callers that retry.
+func (b *browser) send(method string, params any) (json.RawMessage, error) {
 	b.next++
 	id := b.next
 	if params == nil {
@@ -221,9 +232,9 @@ func (b *browser) call(method string, params any) json.RawMessage {
 			continue
 		}
 		if msg.Error != nil {
-			b.t.Fatalf("%s: %s", method, msg.Error.Message)
+			return nil, fmt.Errorf("%s: %s", method, msg.Error.Message)
 		}
-		return msg.Result
+		return msg.Result, nil
 	}
 }
 
@@ -255,8 +266,8 @@ func (b *browser) waitFor(cond string) {
 			Result struct{ Value any }
 		}
 		// Evaluation may fail while a navigation swaps the document; retry.
-		raw := b.call("Runtime.evaluate", map[string]any{"expression": "(() => { try { return " + cond + " } catch (e) { return false } })()", "returnByValue": true})
-		if json.Unmarshal(raw, &res) == nil && res.Result.Value == true {
+		raw, err := b.send("Runtime.evaluate", map[string]any{"expression": "(() => { try { return " + cond + " } catch (e) { return false } })()", "returnByValue": true})
+		if err == nil && json.Unmarshal(raw, &res) == nil && res.Result.Value == true {
 			return
 		}
 		if time.Now().After(deadline) {
