@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// moduleRoot returns the directory of the vplanet module that holds dir.
+func moduleRoot(ctx context.Context, dir string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "env", "GOMOD")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("%s is not inside the vplanet module: run from the repository", dir)
+	}
+	return filepath.Dir(mod), nil
+}
+
+// buildBinary builds cmd/vplanet of the module at root into dir.
+func buildBinary(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, "vplanet")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/vplanet")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/vplanet: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// procResult is what a finished command took.
+type procResult struct {
+	Wall   time.Duration
+	MaxRSS int64 // bytes, from wait4's rusage
+	Stdout string
+}
+
+// runProc runs bin with args to completion, its stderr appended to logf.
+func runProc(ctx context.Context, logf io.Writer, bin string, args ...string) (procResult, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = logf
+	fmt.Fprintf(logf, "$ vplanet %s\n", strings.Join(args, " "))
+	start := time.Now()
+	err := cmd.Run()
+	res := procResult{Wall: time.Since(start), Stdout: stdout.String(), MaxRSS: maxRSS(cmd.ProcessState)}
+	if err != nil {
+		return res, fmt.Errorf("vplanet %s: %w (log: %s)", args[0], err, logName(logf))
+	}
+	return res, nil
+}
+
+func maxRSS(ps *os.ProcessState) int64 {
+	if ps == nil {
+		return 0
+	}
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss * 1024 // kilobytes on Linux
+	}
+	return 0
+}
+
+func logName(w io.Writer) string {
+	if f, ok := w.(*os.File); ok {
+		return f.Name()
+	}
+	return "stderr"
+}
+
+// serveProc is a running `vplanet serve`.
+type serveProc struct {
+	cmd     *exec.Cmd
+	base    string // http://addr
+	started time.Time
+	done    chan struct{}
+	err     error
+}
+
+// startServe starts vplanet serve on data and waits until it records its
+// address; it does not wait for /healthz.
+func startServe(ctx context.Context, logf io.Writer, bin, data, feeds string) (*serveProc, error) {
+	info := filepath.Join(data, "server.json")
+	os.Remove(info)
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--schedule", "off", "--search-per-minute", "-1",
+		"--data", data, "--feeds", feeds, "--tz", "UTC"}
+	fmt.Fprintf(logf, "$ vplanet %s\n", strings.Join(args, " "))
+	s := &serveProc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	s.cmd.Stderr = logf
+	s.started = time.Now()
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("vplanet serve: %w", err)
+	}
+	go func() {
+		s.err = s.cmd.Wait()
+		close(s.done)
+	}()
+	for {
+		var rec struct {
+			Addr string `json:"addr"`
+			PID  int    `json:"pid"`
+		}
+		if b, err := os.ReadFile(info); err == nil && json.Unmarshal(b, &rec) == nil && rec.PID == s.cmd.Process.Pid {
+			s.base = "http://" + rec.Addr
+			return s, nil
+		}
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("vplanet serve exited before listening: %v (log: %s)", s.err, logName(logf))
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+// health is the part of /healthz the harness reads.
+type health struct {
+	code       int
+	Seq        int64 `json:"seq"`
+	IndexedSeq int64 `json:"indexed_seq"`
+	Lag        int64 `json:"lag"`
+	Posts      int   `json:"posts"`
+}
+
+func (s *serveProc) health(ctx context.Context, c *http.Client) (health, error) {
+	var h health
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/healthz", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		return h, err
+	}
+	defer resp.Body.Close()
+	h.code = resp.StatusCode
+	err = json.NewDecoder(resp.Body).Decode(&h)
+	return h, err
+}
+
+// waitHealth polls /healthz until ok says yes, and returns when that was;
+// it gives up after limit. It polls every 5 ms at first and every 100 ms
+// after a few seconds: /healthz counts the store's posts, which at 100,000
+// posts costs the server about 10 ms, and polling it hard would slow down
+// what is being measured.
+func (s *serveProc) waitHealth(ctx context.Context, c *http.Client, limit time.Duration, ok func(health) bool) (time.Time, error) {
+	start := time.Now()
+	deadline := start.Add(limit)
+	for {
+		if h, err := s.health(ctx, c); err == nil && ok(h) {
+			return time.Now(), nil
+		}
+		if time.Now().After(deadline) {
+			h, err := s.health(ctx, c)
+			return time.Time{}, fmt.Errorf("serve not ready after %s: /healthz %d %+v %v", limit, h.code, h, err)
+		}
+		select {
+		case <-s.done:
+			return time.Time{}, fmt.Errorf("vplanet serve exited: %v", s.err)
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(min(max(time.Since(start)/50, 5*time.Millisecond), 100*time.Millisecond)):
+		}
+	}
+}
+
+// peakRSS reads the process's high-water resident set size from
+// /proc/PID/status (VmHWM), in bytes.
+func (s *serveProc) peakRSS() int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// stop ends serve with SIGTERM and returns its peak RSS, the larger of
+// VmHWM just before and wait4's figure after.
+func (s *serveProc) stop() int64 {
+	peak := s.peakRSS()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+	return max(peak, maxRSS(s.cmd.ProcessState))
+}
+
+// dirSize is the bytes of the files under dir.
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// errSkip marks a baseline that could not run here, with the reason.
+var errSkip = errors.New("skipped")
