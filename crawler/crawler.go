@@ -41,7 +41,7 @@ type Store interface {
 type Options struct {
 	Logger  *slog.Logger
 	Client  *http.Client  // nil: the crawler's own client with timeouts
-	Workers int           // feeds fetched at once; default 16
+	Workers int           // feeds fetched at once; default 64 (PerHost keeps each host polite)
 	PerHost int           // requests at once to one host (host:port); default 2
 	MaxBody int64         // largest body read, in bytes; default 16 MiB
 	Timeout time.Duration // per request, the whole body included; default 30s
@@ -93,7 +93,7 @@ func New(st Store, opts Options) *Crawler {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.workers <= 0 {
-		c.workers = 16
+		c.workers = 64
 	}
 	perHost := opts.PerHost
 	if perHost <= 0 {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"vplanet/crawler"
@@ -29,6 +30,7 @@ type config struct {
 	feeds    string // --feeds: the feed list
 	logLevel string
 	logJSON  bool
+	memLimit int // MiB; see setMemoryLimit
 }
 
 // newFlagSet returns a flag set for command name with the shared flags.
@@ -64,6 +66,21 @@ func parseFlags(fs *flag.FlagSet, env *cmdEnv, args []string) error {
 		return usagef("%v", err)
 	}
 	return nil
+}
+
+// addMemoryLimit adds --memory-limit to a command that holds much in
+// memory, with its default in MiB.
+func (cfg *config) addMemoryLimit(fs *flag.FlagSet, def int) {
+	fs.IntVar(&cfg.memLimit, "memory-limit", def, "soft memory `limit` in MiB: the garbage collector works harder near it (0: none; GOMEMLIMIT, if set, wins)")
+}
+
+// setMemoryLimit applies --memory-limit. It is soft: the process is never
+// refused memory, the garbage collector only runs sooner as the heap nears
+// it, which keeps indexing and crawling bursts from doubling the heap.
+func (cfg *config) setMemoryLimit(getenv func(string) string) {
+	if cfg.memLimit > 0 && getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(cfg.memLimit) << 20)
+	}
 }
 
 // logger returns the structured logger the flags ask for, writing to stderr.
