@@ -6,9 +6,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -77,9 +80,14 @@ func benchAnalyze(b *testing.B, text string) {
 	}
 }
 
-// synthPosts makes n posts of about 3 KB from sentences of the Japanese
-// and English texts, 60% Japanese, spread over blogs and years.
-func synthPosts(b *testing.B, n int) []*vplanet.Post {
+// synth makes posts of about 3 KB from sentences of the Japanese and
+// English texts, 60% Japanese, spread over blogs and years; post i is the
+// same every time, so that a large set need not be held in memory.
+type synth struct {
+	ja, en, extra []string
+}
+
+func newSynth(b *testing.B) *synth {
 	split := func(text, sep string) []string {
 		var out []string
 		for _, s := range strings.Split(text, sep) {
@@ -89,34 +97,66 @@ func synthPosts(b *testing.B, n int) []*vplanet.Post {
 		}
 		return out
 	}
-	ja := split(benchText(b, "ja"), "。")
-	en := split(benchText(b, "en"), ". ")
-	extra := []string{"vSAN 6.6の新機能。", "ＶＣＨＡを構成した。", "NSX-T migration notes. ", "拡張クラスタの検証。", "vSphere7.0U3 upgrade. "}
-	r := rand.New(rand.NewPCG(1, 2))
+	return &synth{
+		ja:    split(benchText(b, "ja"), "。"),
+		en:    split(benchText(b, "en"), ". "),
+		extra: []string{"vSAN 6.6の新機能。", "ＶＣＨＡを構成した。", "NSX-T migration notes. ", "拡張クラスタの検証。", "vSphere7.0U3 upgrade. "},
+	}
+}
+
+// post returns post i (0-based).
+func (s *synth) post(i int) *vplanet.Post {
+	r := rand.New(rand.NewPCG(1, uint64(i)))
+	src, lang := s.ja, "ja"
+	if r.IntN(10) >= 6 {
+		src, lang = s.en, "en"
+	}
+	var text strings.Builder
+	text.Grow(3300)
+	text.WriteString(s.extra[r.IntN(len(s.extra))])
+	if i%1000 == 7 {
+		// A rarer subject, for queries with a hundred hits at 100,000 posts.
+		text.WriteString("vCenter Server Appliance 8.0 のアップグレード手順。")
+	}
+	for text.Len() < 3000 {
+		text.WriteString(src[r.IntN(len(src))])
+		text.WriteByte(' ')
+	}
+	return &vplanet.Post{
+		ID:        fmt.Sprint("post-", i),
+		Title:     src[r.IntN(len(src))],
+		Text:      text.String(),
+		Lang:      lang,
+		BlogSlug:  fmt.Sprint("blog-", r.IntN(50)),
+		Published: time.Date(2010+r.IntN(15), time.Month(1+r.IntN(12)), 1+r.IntN(28), r.IntN(24), r.IntN(60), 0, 0, time.UTC),
+		Seq:       int64(i + 1),
+		Visible:   true,
+	}
+}
+
+// synthPosts makes the first n posts of newSynth.
+func synthPosts(b *testing.B, n int) []*vplanet.Post {
+	s := newSynth(b)
 	posts := make([]*vplanet.Post, n)
 	for i := range posts {
-		src, lang := ja, "ja"
-		if r.IntN(10) >= 6 {
-			src, lang = en, "en"
-		}
-		var text strings.Builder
-		text.WriteString(extra[r.IntN(len(extra))])
-		for text.Len() < 3000 {
-			text.WriteString(src[r.IntN(len(src))])
-			text.WriteByte(' ')
-		}
-		posts[i] = &vplanet.Post{
-			ID:        fmt.Sprint("post-", i),
-			Title:     src[r.IntN(len(src))],
-			Text:      text.String(),
-			Lang:      lang,
-			BlogSlug:  fmt.Sprint("blog-", r.IntN(50)),
-			Published: time.Date(2010+r.IntN(15), time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC),
-			Seq:       int64(i + 1),
-			Visible:   true,
-		}
+		posts[i] = s.post(i)
 	}
 	return posts
+}
+
+// synthSource is a ChangeSource of n synthesized posts, made as they are
+// asked for, like the store's Changes.
+type synthSource struct {
+	s *synth
+	n int
+}
+
+func (src synthSource) Changes(ctx context.Context, after int64, limit int) ([]*vplanet.Post, error) {
+	var out []*vplanet.Post
+	for i := int(after); i < src.n && len(out) < limit; i++ {
+		out = append(out, src.s.post(i))
+	}
+	return out, nil
 }
 
 // BenchmarkIndex measures indexing into a fresh index, as vplanet reindex
@@ -129,9 +169,20 @@ func BenchmarkIndex(b *testing.B) {
 		if err != nil {
 			return err
 		}
+		cpu0, start := cpuTime(), time.Now()
 		if err := ix.Apply(context.Background(), posts); err != nil {
 			return err
 		}
+		// Where the time went: Bleve analyses a batch on several
+		// goroutines, then builds its segment on one.
+		wall := time.Since(start)
+		if st, ok := ix.bi.StatsMap()["index"].(map[string]interface{}); ok {
+			an, _ := st["TotAnalysisTime"].(uint64)
+			seg, _ := st["TotIndexTime"].(uint64)
+			b.ReportMetric(time.Duration(an).Seconds()/wall.Seconds(), "analysis-share")
+			b.ReportMetric(time.Duration(seg).Seconds()/wall.Seconds(), "segment-share")
+		}
+		b.ReportMetric((cpuTime()-cpu0).Seconds()/wall.Seconds(), "cores")
 		return ix.Close()
 	})
 }
@@ -218,14 +269,15 @@ func (n naiveAnalyzer) Analyze(input []byte) analysis.TokenStream {
 var (
 	searchOnce  sync.Once
 	searchIndex *Index
-	searchPosts map[string]*vplanet.Post
+	searchSynth *synth
 	searchErr   error
 )
 
-// benchIndex builds the index the search benchmarks share, once.
-func benchIndex(b *testing.B) (*Index, map[string]*vplanet.Post) {
+// benchIndex builds the index the search benchmarks share, once, and
+// returns it with the posts' source.
+func benchIndex(b *testing.B) (*Index, *synth) {
 	searchOnce.Do(func() {
-		posts := synthPosts(b, benchPosts(b))
+		searchSynth = newSynth(b)
 		dir, err := os.MkdirTemp("", "vplanet-bench-")
 		if err != nil {
 			searchErr = err
@@ -233,42 +285,173 @@ func benchIndex(b *testing.B) (*Index, map[string]*vplanet.Post) {
 		}
 		searchIndex, searchErr = Open(filepath.Join(dir, "index"), Options{})
 		if searchErr == nil {
-			searchErr = searchIndex.Apply(context.Background(), posts)
-		}
-		searchPosts = map[string]*vplanet.Post{}
-		for _, p := range posts {
-			searchPosts[p.ID] = p
+			searchErr = searchIndex.Rebuild(context.Background(), synthSource{searchSynth, benchPosts(b)}, nil)
 		}
 	})
 	if searchErr != nil {
 		b.Fatal(searchErr)
 	}
-	return searchIndex, searchPosts
+	return searchIndex, searchSynth
 }
 
-func BenchmarkSearchTerm(b *testing.B)   { benchSearch(b, "クラスタ") }
-func BenchmarkSearchPhrase(b *testing.B) { benchSearch(b, `"vSAN 6.6"`) }
+func BenchmarkSearchTerm(b *testing.B)   { benchSearch(b, Request{Query: "クラスタ", Facets: true}) }
+func BenchmarkSearchPhrase(b *testing.B) { benchSearch(b, Request{Query: `"vSAN 6.6"`, Facets: true}) }
 func BenchmarkSearchFiltered(b *testing.B) {
-	benchSearch(b, "migration lang:en after:2015-01-01 before:2020-12-31")
+	benchSearch(b, Request{Query: "migration lang:en after:2015-01-01 before:2020-12-31", Facets: true})
+}
+func BenchmarkSearchGlossary(b *testing.B) { benchSearch(b, Request{Query: "VCHA", Facets: true}) }
+func BenchmarkSearchByDate(b *testing.B) {
+	benchSearch(b, Request{Query: "クラスタ", Sort: "date", Facets: true})
 }
 
-// benchSearch measures a search as the server makes it: facets, and a
-// snippet and a highlighted title for each hit.
-func benchSearch(b *testing.B, q string) {
-	ix, posts := benchIndex(b)
+// BenchmarkSearchTermCold is BenchmarkSearchTerm with its facets counted
+// every time, as for a query asked for the first time.
+func BenchmarkSearchTermCold(b *testing.B) {
+	benchSearchFacets(b, Request{Query: "クラスタ", Facets: true}, true)
+}
+
+// BenchmarkSearchNoFacets is BenchmarkSearchTerm without facets: the
+// difference is what facets cost.
+func BenchmarkSearchNoFacets(b *testing.B) { benchSearch(b, Request{Query: "クラスタ"}) }
+
+// BenchmarkSearchNextPage is BenchmarkSearchTerm's second page, whose facets
+// are the first page's.
+func BenchmarkSearchNextPage(b *testing.B) {
+	benchSearch(b, Request{Query: "クラスタ", Offset: 10, Facets: true})
+}
+
+// benchSearch measures a search as the server makes it: facets (reused
+// from the previous time), and a snippet and a highlighted title for each
+// hit.
+func benchSearch(b *testing.B, r Request) { benchSearchFacets(b, r, false) }
+
+// benchSearchFacets is benchSearch; cold counts the facets every time.
+func benchSearchFacets(b *testing.B, r Request, cold bool) {
+	ix, s := benchIndex(b)
+	posts := map[string]*vplanet.Post{}
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := ix.Search(context.Background(), Request{Query: q, Facets: true})
+		if cold {
+			ix.facets = facetCache{}
+		}
+		res, err := ix.Search(context.Background(), r)
 		if err != nil {
 			b.Fatal(err)
 		}
 		if res.Total == 0 {
-			b.Fatalf("%s: no hits", q)
+			b.Fatalf("%s: no hits", r.Query)
 		}
 		for _, h := range res.Hits {
 			p := posts[h.ID]
+			if p == nil {
+				i, _ := strconv.Atoi(strings.TrimPrefix(h.ID, "post-"))
+				p = s.post(i)
+				posts[h.ID] = p
+			}
 			Highlight(p.Title, h.Spans["title"])
 			Snippet(p.Text, h.Spans["text"], 160)
 		}
 	}
+}
+
+// BenchmarkScale measures what issue 7 asks of the index at scale (run it
+// with VPLANET_BENCH_POSTS=100000; the default is small): Rebuild from a
+// store-like source in posts/s, with the CPU time it used per second of
+// wall time (2 means both cores of the reference machine were busy); heap
+// in use after indexing and after a burst of searches; and the latency
+// percentiles of a mix of searches with facets and spans, as the server
+// asks for them (the store lookups and snippets come on top).
+func BenchmarkScale(b *testing.B) {
+	n := benchPosts(b)
+	s := newSynth(b)
+	analyzer(b)
+	queries := []Request{
+		{Query: "VCSA", Facets: true},
+		{Query: "アップグレード手順", Facets: true},
+		{Query: "クラスタ", Facets: true},
+		{Query: "migration", Facets: true},
+		{Query: "VCHA", Facets: true},
+		{Query: `"vSAN 6.6"`, Facets: true},
+		{Query: "vSphere7.0U3", Facets: true},
+		{Query: "拡張クラスタ lang:ja after:2015-01-01", Facets: true},
+		{Query: "清 坊っちゃん", Facets: true},
+		{Query: "monitoring alert", Facets: true},
+		{Query: "クラスタ", Sort: "date", Facets: true},
+		{Query: "クラスタ", Offset: 10, Facets: true},
+		{Query: "migration", Facets: false},
+	}
+	for b.Loop() {
+		ix, err := Open(filepath.Join(b.TempDir(), "index"), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpu0, start := cpuTime(), time.Now()
+		if err := ix.Rebuild(context.Background(), synthSource{s, n}, nil); err != nil {
+			b.Fatal(err)
+		}
+		wall, cpu := time.Since(start), cpuTime()-cpu0
+		b.ReportMetric(float64(n)/wall.Seconds(), "posts/s")
+		b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cores")
+		b.ReportMetric(heapMB(), "MB-heap-indexed")
+
+		var lat []time.Duration
+		kinds := map[string][]time.Duration{}
+		kind := func(r Request) string {
+			return fmt.Sprintf("%s sort=%s offset=%d facets=%t", r.Query, r.Sort, r.Offset, r.Facets)
+		}
+		for i := 0; i < 100*len(queries); i++ {
+			r := queries[i%len(queries)]
+			if r.Offset == 0 {
+				// A first page computes its facets; a next page reuses them.
+				ix.facets = facetCache{}
+			}
+			t := time.Now()
+			res, err := ix.Search(context.Background(), r)
+			d := time.Since(t)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if i < len(queries) && testing.Verbose() {
+				b.Logf("%-60s %6d hits", kind(r), res.Total)
+			}
+			lat = append(lat, d)
+			kinds[kind(r)] = append(kinds[kind(r)], d)
+		}
+		b.ReportMetric(heapMB(), "MB-heap-searched")
+		b.ReportMetric(ms(percentile(lat, 50)), "ms-p50")
+		b.ReportMetric(ms(percentile(lat, 99)), "ms-p99")
+		if testing.Verbose() {
+			for k, l := range kinds {
+				b.Logf("%-60s p50 %6.2f ms  p99 %6.2f ms", k, ms(percentile(l, 50)), ms(percentile(l, 99)))
+			}
+		}
+		if err := ix.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func percentile(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// heapMB returns the heap in use after a collection, in MiB.
+func heapMB() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapInuse) / (1 << 20)
+}
+
+// cpuTime returns the user and system CPU time the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -11,7 +11,7 @@ func ExampleSnippet() {
 	text := "今日は vCenter の可用性を高める ＶＣＨＡ を構成しました。"
 	at := strings.Index(text, "ＶＣＨＡ")
 	fmt.Println(index.Snippet(text, []index.Span{{Start: at, End: at + len("ＶＣＨＡ")}}, 20))
-	// Output: …用性を高める <mark>ＶＣＨＡ</mark> を構成しました。
+	// Output: …の可用性を高める <mark>ＶＣＨＡ</mark> を構成しました。
 }
 
 func ExampleHighlight() {

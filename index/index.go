@@ -13,8 +13,11 @@
 // between two items matches either. Filters: blog:slug, lang:ja (lang:ja|en
 // and blog:a,b mean either), after:2017-09-01 and before:2017-09-30
 // (calendar days, inclusive, in the request's time zone; after:2017 and
-// before:2017-09 work too). Any other word: is text. A word or run of words
-// that spells a glossary term (glossary.txt) matches any of its spellings.
+// before:2017-09 work too); -after: and -before: turn them around. Any
+// other word: is text. A word or run of words that spells a glossary term
+// (glossary.txt) matches any of its spellings, and a post is scored by the
+// best of them. A title match outranks any body match; among equal
+// scores, newer posts come first.
 // A query is refused with vplanet.ErrBadQuery when it is not UTF-8, longer
 // than 2,000 bytes, has more than 64 words or 64 terms, or a filter is
 // malformed.
@@ -74,6 +77,7 @@ type Index struct {
 	closed bool
 
 	seq        atomic.Int64
+	facets     facetCache
 	rebuilding atomic.Bool
 	progress   atomic.Int64
 }

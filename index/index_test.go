@@ -376,6 +376,12 @@ func TestFacetsAndSort(t *testing.T) {
 		{"vsan before:2018-05-01", []string{"a", "c"}},
 		{"vsan before:2018-04-30", []string{"a"}},
 		{"vsan after:2017 before:2018", []string{"c"}},
+		{"vsan -after:2018-05-01", []string{"a"}},
+		{"vsan -after:2018-05-02", []string{"a", "c"}},
+		{"vsan -before:2018-05-01", []string{"b"}},
+		{"vsan -before:2018", []string{"b"}},
+		{"vsan -before:2016-04 -after:2019-05-01", []string{"a", "c"}},
+		{"-after:2017", []string{"a"}},
 		{"blog:other", []string{"b"}},
 		{"-blog:other", []string{"a", "c"}},
 		{"old OR new", []string{"a", "b"}},
@@ -425,5 +431,41 @@ func TestDateFilterLocation(t *testing.T) {
 		if got := len(ids(t, ix, Request{Query: tc.q, Location: tc.loc})); got != tc.want {
 			t.Errorf("%s in %v: got %d hits, want %d", tc.q, tc.loc, got, tc.want)
 		}
+	}
+}
+
+// TestFacetsCached checks that the facets reused for a query's next page
+// are the first page's, and that a change to the index renews them.
+func TestFacetsCached(t *testing.T) {
+	var posts []*vplanet.Post
+	for i := range 15 {
+		p := post(fmt.Sprint("p", i), "vSAN", "x")
+		p.BlogSlug = fmt.Sprint("blog", i%3)
+		posts = append(posts, p)
+	}
+	ix := openTest(t, posts...)
+	facets := func(r Request) string {
+		t.Helper()
+		r.Facets = true
+		res, err := ix.Search(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(res.Facets)
+	}
+	first := facets(Request{Query: "vsan"})
+	if want := "map[blog:[{blog0 5} {blog1 5} {blog2 5}] lang:[{ja 15}] year:[{2017 15}]]"; first != want {
+		t.Errorf("first page: got %s, want %s", first, want)
+	}
+	if got := facets(Request{Query: "vsan", Offset: 10}); got != first {
+		t.Errorf("second page: got %s, want %s", got, first)
+	}
+	p := post("new", "vSAN", "x")
+	p.Seq, p.Lang = 100, "en"
+	if err := ix.Apply(context.Background(), []*vplanet.Post{p}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := facets(Request{Query: "vsan", Offset: 10}), "map[blog:[{blog0 5} {blog1 5} {blog2 5} {blog 1}] lang:[{ja 15} {en 1}] year:[{2017 16}]]"; got != want {
+		t.Errorf("after a change: got %s, want %s", got, want)
 	}
 }

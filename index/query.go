@@ -20,9 +20,6 @@ const (
 	maxQueryTerms = 64
 )
 
-// titleBoost makes a title hit outrank a body hit.
-const titleBoost = 3
-
 // clause is one item of a query: a word (a run without spaces), a quoted
 // phrase, or a filter.
 type clause struct {
@@ -164,7 +161,8 @@ func (b *builder) build(p parsed) (query.Query, error) {
 
 	p = b.expand(p)
 	for _, group := range p {
-		if len(group) == 1 && group[0].Field != "" && group[0].Field != "gloss" && !group[0].Neg {
+		isDate := len(group) == 1 && (group[0].Field == "after" || group[0].Field == "before")
+		if len(group) == 1 && group[0].Field != "" && group[0].Field != "gloss" && (!group[0].Neg || isDate) {
 			c := group[0]
 			switch c.Field {
 			case "after", "before":
@@ -172,12 +170,24 @@ func (b *builder) build(p parsed) (query.Query, error) {
 				if err != nil {
 					return nil, err
 				}
-				if c.Field == "after" && (after.IsZero() || day.After(after)) {
-					after = day
+				// after is the first day in, before the first day out;
+				// -after:D is before D, -before:D after D.
+				lo, hi := time.Time{}, time.Time{}
+				switch {
+				case c.Field == "after" && !c.Neg:
+					lo = day
+				case c.Field == "after":
+					hi = day
+				case !c.Neg:
+					hi = day.AddDate(0, 0, 1)
+				default:
+					lo = day.AddDate(0, 0, 1)
 				}
-				end := day.AddDate(0, 0, 1)
-				if c.Field == "before" && (before.IsZero() || end.Before(before)) {
-					before = end
+				if !lo.IsZero() && (after.IsZero() || lo.After(after)) {
+					after = lo
+				}
+				if !hi.IsZero() && (before.IsZero() || hi.Before(before)) {
+					before = hi
 				}
 			default:
 				q, err := b.clause(c)
@@ -304,16 +314,15 @@ func (b *builder) clause(c clause) (query.Query, error) {
 		}
 		return bleve.NewDisjunctionQuery(alts...), nil
 	case "after", "before":
-		// A negated or OR-ed date is read as the opposite bound; keep it
-		// simple and refuse.
-		return nil, fmt.Errorf("%s: cannot be negated or joined with OR: %w", c.Field, vplanet.ErrBadQuery)
+		// A date joined with OR would need a union of ranges; refuse.
+		return nil, fmt.Errorf("%s: cannot be joined with OR: %w", c.Field, vplanet.ErrBadQuery)
 	case "gloss":
 		var alts []query.Query
 		for _, sp := range c.group {
 			b.terms += sp.terms
 			alts = append(alts, b.positionsQuery(sp.positions))
 		}
-		return bleve.NewDisjunctionQuery(alts...), nil
+		return newDisMax(alts...), nil
 	}
 	pos, n := positions(b.an.Analyze(c.Text))
 	b.terms += n
@@ -326,7 +335,7 @@ func (b *builder) clause(c clause) (query.Query, error) {
 // positionsQuery matches analysed text in the title or the body: one term
 // (or its alternatives), or a phrase.
 func (b *builder) positionsQuery(pos [][]string) query.Query {
-	field := func(f string, boost float64) query.Query {
+	field := func(f string, tier float64) query.Query {
 		var q query.Query
 		if len(pos) == 1 {
 			alts := make([]query.Query, len(pos[0]))
@@ -349,12 +358,11 @@ func (b *builder) positionsQuery(pos [][]string) query.Query {
 			}
 			q = query.NewMultiPhraseQuery(terms, f)
 		}
-		if boost != 1 {
-			q.(query.BoostableQuery).SetBoost(boost)
-		}
-		return q
+		return &tierQuery{q: q, base: tier}
 	}
-	return bleve.NewDisjunctionQuery(field("title", titleBoost), field("text", 1))
+	// A post that has the words in its title and its body scores the sum;
+	// Bleve halves the score of one that has them in one field only.
+	return bleve.NewDisjunctionQuery(field("title", 1), field("text", 0))
 }
 
 // expand replaces runs of plain words that spell a glossary term with a

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -52,6 +54,10 @@ type FacetCount struct {
 
 const maxOffset = 10000
 
+// maxWindow bounds the hits whose dates are read to order equal scores by
+// date; past it, Bleve sorts every hit by date.
+const maxWindow = 1000
+
 // Search answers a query; a query it cannot understand returns an error
 // wrapping vplanet.ErrBadQuery that says why.
 func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
@@ -70,12 +76,9 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	var sortBy []string
 	switch r.Sort {
 	case "", "relevance":
-		// Ties are broken by date within the page (see below): sorting
-		// every hit by a second key costs Bleve a doc-value lookup per
-		// hit, many times the search itself.
-		sortBy = []string{"-_score"}
+		sortBy = []string{"-_score"} // then newer first: see below
 	case "date":
-		sortBy = []string{"-published", "_id"}
+		sortBy = []string{"-date"}
 	default:
 		return nil, fmt.Errorf("sort must be relevance or date, not %q: %w", r.Sort, vplanet.ErrBadQuery)
 	}
@@ -101,57 +104,77 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		return res, nil
 	}
 
-	req := bleve.NewSearchRequestOptions(q, r.Limit, r.Offset, false)
-	req.IncludeLocations = true
-	req.SortBy(sortBy)
-	if len(sortBy) == 1 {
-		req.Fields = []string{"published"}
-	}
-	if r.Facets {
-		req.AddFacet("blog", bleve.NewFacetRequest("blog", 50))
-		req.AddFacet("lang", bleve.NewFacetRequest("lang", 10))
-		req.AddFacet("year", bleve.NewFacetRequest("year", 50))
-	}
-
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if ix.closed {
 		return nil, errClosed
 	}
+	// Facets cost a doc-value lookup per hit, several times the search;
+	// the next pages of a query, and the same query asked again, reuse
+	// them while the index has not changed.
+	facetKey := r.Query + "\x00" + loc.String()
+	seq := ix.seq.Load()
+	countFacets := false
+	if r.Facets {
+		if f, ok := ix.facets.get(facetKey, seq); ok {
+			res.Facets = f
+		} else {
+			countFacets = true
+		}
+	}
+
+	// Among equal scores, newer first, on every page. Sorting every hit by
+	// date costs a doc-value lookup per hit, more than the search itself
+	// at thousands of hits, unless the facets visit every hit's doc values
+	// anyway. Otherwise the hits up to one page past this one are fetched
+	// by score alone and put in order here, reading the date of those few;
+	// only when equal scores run past them does Bleve sort every hit.
+	relevance := sortBy[0] == "-_score"
+	window := relevance && !countFacets && r.Offset+2*r.Limit <= maxWindow
+	req := bleve.NewSearchRequestOptions(q, r.Limit, r.Offset, false)
+	if window {
+		req = bleve.NewSearchRequestOptions(q, r.Offset+2*r.Limit, 0, false)
+		req.Fields = []string{"date"}
+	} else if relevance {
+		sortBy = []string{"-_score", "-date"}
+	}
+	req.IncludeLocations = true
+	req.SortBy(sortBy)
+	if countFacets {
+		req.AddFacet("facet", bleve.NewFacetRequest("facet", maxFacetTerms))
+	}
 	sr, err := ix.bi.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", r.Query, err)
 	}
-	res.Total = sr.Total
-	if len(sortBy) == 1 {
-		// Among equal scores, newer first.
-		slices.SortStableFunc(sr.Hits, func(a, b *search.DocumentMatch) int {
+	if f := sr.Facets["facet"]; f != nil {
+		res.Facets = facetCounts(f.Terms.Terms())
+		ix.facets.put(facetKey, seq, res.Facets)
+	}
+	hits := sr.Hits
+	if window {
+		slices.SortStableFunc(hits, func(a, b *search.DocumentMatch) int {
 			if a.Score != b.Score {
 				return cmp.Compare(b.Score, a.Score)
 			}
-			return published(b).Compare(published(a))
+			return strings.Compare(dateOf(b), dateOf(a))
 		})
+		end := min(len(hits), r.Offset+r.Limit)
+		if sr.Total > uint64(len(hits)) && end > 0 && hits[len(hits)-1].Score == hits[end-1].Score {
+			req = bleve.NewSearchRequestOptions(q, r.Limit, r.Offset, false)
+			req.IncludeLocations = true
+			req.SortBy([]string{"-_score", "-date"})
+			if sr, err = ix.bi.SearchInContext(ctx, req); err != nil {
+				return nil, fmt.Errorf("search %q: %w", r.Query, err)
+			}
+			hits = sr.Hits
+		} else {
+			hits = hits[min(r.Offset, end):end]
+		}
 	}
-	for _, h := range sr.Hits {
+	res.Total = sr.Total
+	for _, h := range hits {
 		res.Hits = append(res.Hits, Hit{ID: h.ID, Score: h.Score, Spans: spans(h.Locations)})
-	}
-	for name, f := range sr.Facets {
-		counts := []FacetCount{}
-		for _, t := range f.Terms.Terms() {
-			counts = append(counts, FacetCount{Value: t.Term, Count: t.Count})
-		}
-		if name == "year" {
-			slices.SortStableFunc(counts, func(a, b FacetCount) int {
-				switch {
-				case a.Value > b.Value:
-					return -1
-				case a.Value < b.Value:
-					return 1
-				}
-				return 0
-			})
-		}
-		res.Facets[name] = counts
 	}
 	res.Took = time.Since(start)
 	return res, nil
@@ -196,9 +219,81 @@ func mergeSpans(s []Span) []Span {
 	return out
 }
 
-// published reads the stored date of a hit.
-func published(h *search.DocumentMatch) time.Time {
-	s, _ := h.Fields["published"].(string)
-	t, _ := time.Parse(time.RFC3339Nano, s)
-	return t
+// Facet sizes: the values of each facet kept, and the values of the one
+// indexed field they are counted from.
+const (
+	maxFacetValues = 50
+	maxFacetTerms  = 10000
+)
+
+// facetCounts splits the counts of the field facet into the facets blog,
+// lang and year: most hits first (then by value), and years newest first.
+func facetCounts(terms []*search.TermFacet) map[string][]FacetCount {
+	out := map[string][]FacetCount{"blog": {}, "lang": {}, "year": {}}
+	for _, t := range terms {
+		name, value, ok := strings.Cut(t.Term, ":")
+		if _, known := out[name]; ok && known {
+			out[name] = append(out[name], FacetCount{Value: value, Count: t.Count})
+		}
+	}
+	for name, counts := range out {
+		slices.SortFunc(counts, func(a, b FacetCount) int {
+			if name == "year" {
+				return strings.Compare(b.Value, a.Value)
+			}
+			if a.Count != b.Count {
+				return b.Count - a.Count
+			}
+			return strings.Compare(a.Value, b.Value)
+		})
+		out[name] = counts[:min(len(counts), maxFacetValues)]
+	}
+	return out
+}
+
+// facetCache keeps the facets of recent queries for one Seq of the index.
+type facetCache struct {
+	mu  sync.Mutex
+	seq int64
+	m   map[string]map[string][]FacetCount
+}
+
+// maxCachedFacets bounds the queries whose facets are kept.
+const maxCachedFacets = 512
+
+// get returns a copy of the facets of key at seq.
+func (c *facetCache) get(key string, seq int64) (map[string][]FacetCount, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.m[key]
+	if !ok || c.seq != seq {
+		return nil, false
+	}
+	out := make(map[string][]FacetCount, len(f))
+	for k, v := range f {
+		out[k] = slices.Clone(v)
+	}
+	return out, true
+}
+
+func (c *facetCache) put(key string, seq int64, f map[string][]FacetCount) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seq != seq || len(c.m) >= maxCachedFacets {
+		c.seq, c.m = seq, nil
+	}
+	if c.m == nil {
+		c.m = map[string]map[string][]FacetCount{}
+	}
+	out := make(map[string][]FacetCount, len(f))
+	for k, v := range f {
+		out[k] = slices.Clone(v)
+	}
+	c.m[key] = out
+}
+
+// dateOf returns the stored date key of a hit.
+func dateOf(h *search.DocumentMatch) string {
+	s, _ := h.Fields["date"].(string)
+	return s
 }

@@ -164,7 +164,7 @@ func TestBadQuery(t *testing.T) {
 		{"deep nesting", Request{Query: strings.Repeat("(", 500) + "vcha" + strings.Repeat(")", 500)}, false},
 		{"unbalanced quote", Request{Query: `"vcha`}, false},
 		{"bad date", Request{Query: "vcha after:yesterday"}, true},
-		{"negated date", Request{Query: "vcha -after:2017-01-01"}, true},
+		{"date joined with OR", Request{Query: "vcha after:2017-01-01 OR before:2016"}, true},
 		{"bad sort", Request{Query: "vcha", Sort: "random"}, true},
 		{"negative offset", Request{Query: "vcha", Offset: -1}, true},
 		{"huge offset", Request{Query: "vcha", Offset: 1e7}, true},

@@ -43,6 +43,15 @@ func Snippet(text string, spans []Span, size int) string {
 	ws = min(ws, total-size)
 	bs := byteOffset(text, 0, ws)
 	be := byteOffset(text, bs, size)
+	// Move the cuts to word boundaries, never past a match.
+	first, last := len(text), 0
+	for _, sp := range s {
+		if sp.End > bs && sp.Start < be {
+			first, last = min(first, sp.Start), max(last, sp.End)
+		}
+	}
+	bs = snapStart(text, bs, first)
+	be = snapEnd(text, max(be, last), max(bs, last))
 	var b strings.Builder
 	if bs > 0 {
 		b.WriteString("…")
@@ -52,6 +61,145 @@ func Snippet(text string, spans []Span, size int) string {
 		b.WriteString("…")
 	}
 	return b.String()
+}
+
+// snapShift bounds how far, in characters, a cut moves to reach a word
+// boundary or a break in Japanese text.
+const snapShift = 12
+
+// snapStart moves a snippet's start at byte i out of the middle of a Latin
+// word, to the word's start when it is near, else past the word; in
+// Japanese text it moves it after a nearby 。、 or space. It never moves past
+// limit, the start of the first match shown.
+func snapStart(text string, i, limit int) int {
+	if i <= 0 || i >= len(text) {
+		return max(0, i)
+	}
+	if inWord(text, i) {
+		j := i
+		for n := 0; n < snapShift && j > 0 && inWord(text, j); n++ {
+			_, size := utf8.DecodeLastRuneInString(text[:j])
+			j -= size
+		}
+		if !inWord(text, j) {
+			return j
+		}
+		// A long word: start after it.
+		for j = i; j < limit && inWord(text, j); {
+			_, size := utf8.DecodeRuneInString(text[j:])
+			j += size
+		}
+		if j <= limit {
+			return j
+		}
+		return i
+	}
+	if isBreak(text, i) {
+		return i
+	}
+	// Japanese: start after a break just before, or just after.
+	j := i
+	for n := 0; n < snapShift/2 && j > 0; n++ {
+		r, size := utf8.DecodeLastRuneInString(text[:j])
+		if isBreakRune(r) {
+			return j
+		}
+		j -= size
+	}
+	j = i
+	for n := 0; n < snapShift/2 && j < limit; n++ {
+		r, size := utf8.DecodeRuneInString(text[j:])
+		j += size
+		if isBreakRune(r) && j <= limit {
+			return j
+		}
+	}
+	return i
+}
+
+// snapEnd moves a snippet's end at byte i out of the middle of a Latin word,
+// to the word's end when it is near, else to its start; in Japanese text it
+// moves it after a nearby 。、 or space. It never moves before floor, the end
+// of the last match shown.
+func snapEnd(text string, i, floor int) int {
+	if i >= len(text) {
+		return len(text)
+	}
+	if inWord(text, i) {
+		j := i
+		for n := 0; n < snapShift && j < len(text) && inWord(text, j); n++ {
+			_, size := utf8.DecodeRuneInString(text[j:])
+			j += size
+		}
+		if j >= len(text) || !inWord(text, j) {
+			return j
+		}
+		for j = i; j > floor && inWord(text, j); {
+			_, size := utf8.DecodeLastRuneInString(text[:j])
+			j -= size
+		}
+		if j >= floor {
+			return j
+		}
+		return i
+	}
+	if isBreak(text, i) {
+		return i
+	}
+	j := i
+	for n := 0; n < snapShift/2 && j > floor; n++ {
+		r, size := utf8.DecodeLastRuneInString(text[:j])
+		if isBreakRune(r) {
+			return j
+		}
+		j -= size
+	}
+	j = i
+	for n := 0; n < snapShift/2 && j < len(text); n++ {
+		r, size := utf8.DecodeRuneInString(text[j:])
+		j += size
+		if isBreakRune(r) {
+			return j
+		}
+	}
+	return i
+}
+
+// inWord reports whether byte i of text lies inside a Latin word ("NSX-T"
+// and "vSphere7.0U3" are one word): between two of its characters.
+func inWord(text string, i int) bool {
+	if i <= 0 || i >= len(text) {
+		return false
+	}
+	before, n := utf8.DecodeLastRuneInString(text[:i])
+	after, m := utf8.DecodeRuneInString(text[i:])
+	if isConnector(before) && i-n > 0 {
+		before, _ = utf8.DecodeLastRuneInString(text[:i-n])
+	}
+	if isConnector(after) && i+m < len(text) {
+		after, _ = utf8.DecodeRuneInString(text[i+m:])
+	}
+	return classify(before) == classWord && classify(after) == classWord
+}
+
+// isBreak reports whether a cut at byte i falls at a natural break: after
+// or before white space or Japanese punctuation, or between a Latin word and
+// anything else.
+func isBreak(text string, i int) bool {
+	before, _ := utf8.DecodeLastRuneInString(text[:i])
+	after, _ := utf8.DecodeRuneInString(text[i:])
+	if isBreakRune(before) || unicode.IsSpace(after) {
+		return true
+	}
+	return classify(before) != classJapanese && classify(after) != classJapanese && !inWord(text, i)
+}
+
+func isBreakRune(r rune) bool {
+	switch r {
+	case '。', '、', '，', '．', '！', '？', '」', '』', '）', '・', '：', '；':
+		return true
+	}
+	return unicode.IsSpace(r)
 }
 
 // Highlight returns the whole (short) text HTML-escaped with the spans in

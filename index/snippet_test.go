@@ -20,6 +20,13 @@ func TestSnippet(t *testing.T) {
 		i += j + 4
 	}
 	lone := "vsan " + strings.Repeat("z ", 100)
+	// Cuts that fall inside Latin words move to the words' edges.
+	drs := "Distributed Resource Management for ESX hosts balances the load of virtual machines across a cluster automatically"
+	drsAt := strings.Index(drs, "ESX")
+	longWord := strings.Repeat("a", 40) + " NSX-T " + strings.Repeat("b", 40)
+	nsxAt := strings.Index(longWord, "NSX-T")
+	ja := "これは長い前置きの文章です、そして本題に入る前の説明が続きます。ここでＶＣＨＡを構成しますが、その前に確認することがいくつかあります。"
+	jaAt := strings.Index(ja, "ＶＣＨＡ")
 	for _, tc := range []struct {
 		name  string
 		text  string
@@ -30,10 +37,16 @@ func TestSnippet(t *testing.T) {
 		{"short text whole", "a <b> & c", []Span{{3, 4}}, 50, "a &lt;<mark>b</mark>&gt; &amp; c"},
 		{"no spans: start", strings.Repeat("あ", 30), nil, 10, strings.Repeat("あ", 10) + "…"},
 		{"window around match", long, []Span{{at, at + len("ＶＣＨＡ")}}, 20,
-			"…き。ここで<mark>ＶＣＨＡ</mark>を構成します。後書き。…"},
+			"…前置き。ここで<mark>ＶＣＨＡ</mark>を構成します。後書き。…"},
 		{"white space collapsed", "a\n\n\tb   c", nil, 50, "a b c"},
 		{"most matches win", lone + cluster, append([]Span{{0, 4}}, shift(clusterSpans, len(lone))...), 30,
 			"…x x <mark>vsan</mark> a <mark>vsan</mark> b <mark>vsan</mark> y y y y…"},
+		{"latin start and end on word boundaries", drs, []Span{{drsAt, drsAt + 3}}, 40,
+			"…Management for <mark>ESX</mark> hosts balances the load of…"},
+		{"latin long words skipped, not cut", longWord, []Span{{nsxAt, nsxAt + 5}}, 20,
+			"…<mark>NSX-T</mark>…"},
+		{"japanese cut after punctuation", ja, []Span{{jaAt, jaAt + len("ＶＣＨＡ")}}, 24,
+			"…ここで<mark>ＶＣＨＡ</mark>を構成しますが、その前に確認…"},
 		{"span inside a character widened", "あいう", []Span{{1, 2}}, 10, "<mark>あ</mark>いう"},
 		{"span out of range", "abc", []Span{{2, 99}, {-5, 1}}, 10, "<mark>a</mark>b<mark>c</mark>"},
 		{"overlapping spans merged", "vsphere7.0", []Span{{0, 10}, {0, 7}, {7, 10}}, 10, "<mark>vsphere7.0</mark>"},
