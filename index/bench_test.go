@@ -266,24 +266,37 @@ func (n naiveAnalyzer) Analyze(input []byte) analysis.TokenStream {
 	return ts
 }
 
+// The search benchmarks share one index, built once: building it takes far
+// longer than any of them. TestMain removes it when the run ends.
 var (
 	searchOnce  sync.Once
+	searchDir   string
 	searchIndex *Index
 	searchSynth *synth
 	searchErr   error
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if searchIndex != nil {
+		searchIndex.Close()
+	}
+	if searchDir != "" {
+		os.RemoveAll(searchDir)
+	}
+	os.Exit(code)
+}
 
 // benchIndex builds the index the search benchmarks share, once, and
 // returns it with the posts' source.
 func benchIndex(b *testing.B) (*Index, *synth) {
 	searchOnce.Do(func() {
 		searchSynth = newSynth(b)
-		dir, err := os.MkdirTemp("", "vplanet-bench-")
-		if err != nil {
-			searchErr = err
+		searchDir, searchErr = os.MkdirTemp("", "vplanet-bench-")
+		if searchErr != nil {
 			return
 		}
-		searchIndex, searchErr = Open(filepath.Join(dir, "index"), Options{})
+		searchIndex, searchErr = Open(filepath.Join(searchDir, "index"), Options{})
 		if searchErr == nil {
 			searchErr = searchIndex.Rebuild(context.Background(), synthSource{searchSynth, benchPosts(b)}, nil)
 		}
