@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -148,17 +149,32 @@ type browser struct {
 
 func startBrowser(t *testing.T, bin string) *browser {
 	t.Helper()
-	profile := t.TempDir()
+	// Not t.TempDir: Chromium's helper processes may still be writing the
+	// profile for a moment after they are killed, which would fail the test
+	// in its cleanup.
+	profile, err := os.MkdirTemp("", "vplanet-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 		"--no-first-run", "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars",
 		"--remote-debugging-address=127.0.0.1", "--remote-allow-origins=*",
 		"--remote-debugging-port=0", "--user-data-dir="+profile, "about:blank")
+	// Its own process group, so that the renderer and GPU processes it
+	// starts are killed with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		cmd.Wait()
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
 	// Chromium writes the port it chose to DevToolsActivePort.
 	var port string
