@@ -152,7 +152,7 @@ func TestKill9(t *testing.T) {
 		ix.Close()
 	}
 	t.Logf("changes indexed when each server was killed: %v of %d", indexed, nFeeds*nPosts)
-	base := startServe(t, data, "--schedule", "off", "--feeds", feeds)
+	base := serveOn(t, data, feeds)
 	waitFor(t, 60*time.Second, "the index to catch up", func() bool {
 		var h struct {
 			Lag int64 `json:"lag"`

@@ -133,7 +133,7 @@ func TestBackupWhileCrawling(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	runBinary(t, 0, "crawl", "--all", "--data", data, "--feeds", feeds)
 
-	startServe(t, data, "--schedule", "off", "--feeds", feeds)
+	serveOn(t, data, feeds)
 
 	crawl := exec.Command(binary, "crawl", "--all", "--data", data, "--feeds", feeds)
 	if err := crawl.Start(); err != nil {
@@ -194,22 +194,4 @@ func TestScheduleSkipsOverlap(t *testing.T) {
 	if strings.Contains(out, "another crawl is running") {
 		t.Errorf("two crawls ran into each other:\n%s", out)
 	}
-}
-
-// startServe starts `vplanet serve` on a free loopback port with the data
-// directory and args, waits until it answers /healthz, and returns its base
-// URL. The test's cleanup stops it with SIGTERM.
-func startServe(t *testing.T, data string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data}, args...)...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		<-done
-	})
-	return waitForServer(t, data, done)
 }
