@@ -138,6 +138,10 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 			}
 		}()
 		sum, err := crawlOnce(crawlCtx, &cfg.config, db, log, false, 0, nil)
+		if crawlCtx.Err() != nil {
+			log.Info("crawl stopped for shutdown; what it fetched is saved", "summary", sum.String())
+			return
+		}
 		crawlStats.observe(sum, err)
 		switch {
 		case errors.Is(err, vplanet.ErrLocked):
@@ -171,6 +175,10 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	case err := <-serveErr:
 		stopCrawls()
 		stopFollow()
+		if c != nil {
+			<-c.Stop().Done()
+		}
+		wg.Wait() // the store and the index close when this returns
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
