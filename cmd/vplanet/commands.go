@@ -22,8 +22,6 @@ import (
 	"vplanet"
 	"vplanet/crawler"
 	"vplanet/server"
-
-	"vplanet/index"
 )
 
 func runCrawl(ctx context.Context, env *cmdEnv, args []string) error {
@@ -153,7 +151,7 @@ func openLocal(ctx context.Context, cfg *config, env *cmdEnv, catchUp bool) (*cl
 	if err != nil {
 		return nil, nil, err
 	}
-	ix, err := index.Open(cfg.indexPath(), index.Options{Logger: log})
+	ix, err := cfg.openIndex(log)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -229,7 +227,7 @@ func runReindex(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	defer db.Close()
-	ix, err := index.Open(cfg.indexPath(), index.Options{Logger: log})
+	ix, err := cfg.openIndex(log)
 	if err != nil {
 		return fmt.Errorf("reindex: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"vplanet/crawler"
+	"vplanet/index"
 	"vplanet/store"
 )
 
@@ -30,7 +31,8 @@ type config struct {
 	feeds    string // --feeds: the feed list
 	logLevel string
 	logJSON  bool
-	memLimit int // MiB; see setMemoryLimit
+	memLimit int    // MiB; see setMemoryLimit
+	glossary string // an operator's glossary, beside the built-in one
 }
 
 // newFlagSet returns a flag set for command name with the shared flags.
@@ -39,6 +41,7 @@ func newFlagSet(env *cmdEnv, name string, cfg *config) *flag.FlagSet {
 	fs.SetOutput(env.stderr)
 	fs.StringVar(&cfg.data, "data", "./data", "data `directory`: the store, the index and the crawl lock")
 	fs.StringVar(&cfg.feeds, "feeds", "./feeds.txt", "the feed list `file`")
+	fs.StringVar(&cfg.glossary, "glossary", "", "a `file` of more acronyms and their long forms for search (\"VCHA | vCenter HA\" a line), added to the built-in glossary")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.BoolVar(&cfg.logJSON, "log-json", false, "write logs as JSON lines")
 	return fs
@@ -100,6 +103,11 @@ func (cfg *config) storePath() string  { return filepath.Join(cfg.data, "vplanet
 func (cfg *config) indexPath() string  { return filepath.Join(cfg.data, "index") }
 func (cfg *config) lockPath() string   { return filepath.Join(cfg.data, "crawl.lock") }
 func (cfg *config) serverPath() string { return filepath.Join(cfg.data, "server.json") }
+
+// openIndex opens the index in the data directory with the glossary.
+func (cfg *config) openIndex(log *slog.Logger) (*index.Index, error) {
+	return index.Open(cfg.indexPath(), index.Options{Logger: log, GlossaryFile: cfg.glossary})
+}
 
 // openStore opens the store in the data directory, saying where it looked
 // when it cannot.

@@ -66,3 +66,23 @@ func TestBrokenFeedListKeepsCrawling(t *testing.T) {
 		t.Errorf("crawl printed %q, want both feeds of the last good list crawled", stdout.String())
 	}
 }
+
+// TestGlossaryFlag adds an operator's glossary: a spelling the built-in
+// glossary does not know finds the posts that use another.
+func TestGlossaryFlag(t *testing.T) {
+	_, feeds := community(t, 2, 3, 0)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	glossary := filepath.Join(dir, "glossary.txt")
+	os.WriteFile(glossary, []byte("# our community's words\nZC | zebracorn | 縞馬一角獣\n"), 0o644)
+	runBinary(t, 0, "crawl", "--data", data, "--feeds", feeds)
+	if out := runBinary(t, 0, "search", "--data", data, "縞馬一角獣"); !strings.HasPrefix(out, "0 results") {
+		t.Errorf("without the glossary: %s", out)
+	}
+	if out := runBinary(t, 0, "search", "--data", data, "--glossary", glossary, "縞馬一角獣"); !strings.HasPrefix(out, "6 results") {
+		t.Errorf("with the glossary, 縞馬一角獣 should find the 6 zebracorn posts:\n%s", out)
+	}
+	if out := runBinary(t, 1, "search", "--data", data, "--glossary", filepath.Join(dir, "missing.txt"), "x"); out != "" {
+		t.Errorf("a missing glossary printed %q", out)
+	}
+}

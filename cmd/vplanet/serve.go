@@ -18,7 +18,6 @@ import (
 
 	"vplanet"
 	"vplanet/crawler"
-	"vplanet/index"
 	"vplanet/server"
 	"vplanet/store"
 )
@@ -72,7 +71,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	if err := cfg.syncFeeds(ctx, db, log); err != nil {
 		return err
 	}
-	ix, err := index.Open(cfg.indexPath(), index.Options{Logger: log})
+	ix, err := cfg.openIndex(log)
 	if err != nil {
 		if errors.Is(err, vplanet.ErrLocked) {
 			return fmt.Errorf("%w (is another vplanet serve running on %s?)", err, cfg.data)
