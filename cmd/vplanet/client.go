@@ -26,8 +26,6 @@ type serverInfo struct {
 	Started time.Time `json:"started"`
 }
 
-func pid() int { return os.Getpid() }
-
 // nowString is the local time, for lock holders and messages.
 func nowString() string { return time.Now().Format(time.DateTime) }
 

@@ -178,7 +178,7 @@ func TestEndToEnd(t *testing.T) {
 			if code >= 500 {
 				t.Errorf("query %.30q: status %d, want no 5xx", q, code)
 			}
-			if code == 400 && body["error"] == "" {
+			if msg, _ := body["error"].(string); code == 400 && msg == "" {
 				t.Errorf("query %.30q: 400 without an error message", q)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -86,7 +87,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	token := make([]byte, 24)
 	rand.Read(token)
-	info := serverInfo{Addr: dialAddr(ln.Addr()), PID: pid(), Token: hex.EncodeToString(token), Started: time.Now().UTC()}
+	info := serverInfo{Addr: dialAddr(ln.Addr()), PID: os.Getpid(), Token: hex.EncodeToString(token), Started: time.Now().UTC()}
 	if err := writeServerInfo(cfg.serverPath(), info); err != nil {
 		ln.Close()
 		return err
