@@ -74,6 +74,7 @@ type Index struct {
 	// mu guards bi against the swap; searches hold it for reading.
 	mu     sync.RWMutex
 	bi     bleve.Index
+	cols   *columnCache // of bi's segments
 	closed bool
 
 	seq        atomic.Int64
@@ -111,7 +112,7 @@ func Open(dir string, opts Options) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix.bi = bi
+	ix.bi, ix.cols = bi, newColumnCache()
 	ix.seq.Store(seq)
 	return ix, nil
 }
@@ -394,7 +395,7 @@ func (ix *Index) Rebuild(ctx context.Context, src ChangeSource, progress func(ap
 	if err != nil {
 		return fmt.Errorf("rebuild index: %w", err)
 	}
-	nx.bi = bi
+	nx.bi, nx.cols = bi, newColumnCache()
 	fail := func(err error) error {
 		nx.Close()
 		os.RemoveAll(newDir)
@@ -446,7 +447,7 @@ func (ix *Index) Rebuild(ctx context.Context, src ChangeSource, progress func(ap
 		ix.closed = true
 		return fmt.Errorf("rebuild index: reopen: %w", err)
 	}
-	ix.bi = bi
+	ix.bi, ix.cols = bi, newColumnCache()
 	ix.seq.Store(seq)
 	if swapErr != nil {
 		return fmt.Errorf("rebuild index: swap: %w", swapErr)

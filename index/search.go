@@ -1,7 +1,6 @@
 package index
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -9,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
 
 	"vplanet"
@@ -54,10 +52,6 @@ type FacetCount struct {
 
 const maxOffset = 10000
 
-// maxWindow bounds the hits whose dates are read to order equal scores by
-// date; past it, Bleve sorts every hit by date.
-const maxWindow = 1000
-
 // Search answers a query; a query it cannot understand returns an error
 // wrapping vplanet.ErrBadQuery that says why.
 func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
@@ -73,12 +67,8 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	if r.Offset < 0 || r.Offset > maxOffset {
 		return nil, fmt.Errorf("offset must be between 0 and %d: %w", maxOffset, vplanet.ErrBadQuery)
 	}
-	var sortBy []string
 	switch r.Sort {
-	case "", "relevance":
-		sortBy = []string{"-_score"} // then newer first: see below
-	case "date":
-		sortBy = []string{"-date"}
+	case "", "relevance", "date":
 	default:
 		return nil, fmt.Errorf("sort must be relevance or date, not %q: %w", r.Sort, vplanet.ErrBadQuery)
 	}
@@ -109,9 +99,8 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	if ix.closed {
 		return nil, errClosed
 	}
-	// Facets cost a doc-value lookup per hit, several times the search;
-	// the next pages of a query, and the same query asked again, reuse
-	// them while the index has not changed.
+	// The next pages of a query, and the same query asked again, reuse
+	// its facets while the index has not changed.
 	facetKey := r.Query + "\x00" + loc.String()
 	seq := ix.seq.Load()
 	countFacets := false
@@ -122,60 +111,16 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 			countFacets = true
 		}
 	}
-
-	// Among equal scores, newer first, on every page. Sorting every hit by
-	// date costs a doc-value lookup per hit, more than the search itself
-	// at thousands of hits, unless the facets visit every hit's doc values
-	// anyway. Otherwise the hits up to one page past this one are fetched
-	// by score alone and put in order here, reading the date of those few;
-	// only when equal scores run past them does Bleve sort every hit.
-	relevance := sortBy[0] == "-_score"
-	window := relevance && !countFacets && r.Offset+2*r.Limit <= maxWindow
-	req := bleve.NewSearchRequestOptions(q, r.Limit, r.Offset, false)
-	if window {
-		req = bleve.NewSearchRequestOptions(q, r.Offset+2*r.Limit, 0, false)
-		req.Fields = []string{"date"}
-	} else if relevance {
-		sortBy = []string{"-_score", "-date"}
-	}
-	req.IncludeLocations = true
-	req.SortBy(sortBy)
-	if countFacets {
-		req.AddFacet("facet", bleve.NewFacetRequest("facet", maxFacetTerms))
-	}
-	sr, err := ix.bi.SearchInContext(ctx, req)
+	c, err := ix.collect(ctx, q, r.Offset, r.Offset+r.Limit, r.Sort == "date", countFacets)
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", r.Query, err)
 	}
-	if f := sr.Facets["facet"]; f != nil {
-		res.Facets = facetCounts(f.Terms.Terms())
+	if countFacets {
+		res.Facets = c.facets
 		ix.facets.put(facetKey, seq, res.Facets)
 	}
-	hits := sr.Hits
-	if window {
-		slices.SortStableFunc(hits, func(a, b *search.DocumentMatch) int {
-			if a.Score != b.Score {
-				return cmp.Compare(b.Score, a.Score)
-			}
-			return strings.Compare(dateOf(b), dateOf(a))
-		})
-		end := min(len(hits), r.Offset+r.Limit)
-		if sr.Total > uint64(len(hits)) && end > 0 && hits[len(hits)-1].Score == hits[end-1].Score {
-			req = bleve.NewSearchRequestOptions(q, r.Limit, r.Offset, false)
-			req.IncludeLocations = true
-			req.SortBy([]string{"-_score", "-date"})
-			if sr, err = ix.bi.SearchInContext(ctx, req); err != nil {
-				return nil, fmt.Errorf("search %q: %w", r.Query, err)
-			}
-			hits = sr.Hits
-		} else {
-			hits = hits[min(r.Offset, end):end]
-		}
-	}
-	res.Total = sr.Total
-	for _, h := range hits {
-		res.Hits = append(res.Hits, Hit{ID: h.ID, Score: h.Score, Spans: spans(h.Locations)})
-	}
+	res.Total = c.total
+	res.Hits = c.hits
 	res.Took = time.Since(start)
 	return res, nil
 }
@@ -219,23 +164,12 @@ func mergeSpans(s []Span) []Span {
 	return out
 }
 
-// Facet sizes: the values of each facet kept, and the values of the one
-// indexed field they are counted from.
-const (
-	maxFacetValues = 50
-	maxFacetTerms  = 10000
-)
+// maxFacetValues is the number of values of each facet kept.
+const maxFacetValues = 50
 
-// facetCounts splits the counts of the field facet into the facets blog,
-// lang and year: most hits first (then by value), and years newest first.
-func facetCounts(terms []*search.TermFacet) map[string][]FacetCount {
-	out := map[string][]FacetCount{"blog": {}, "lang": {}, "year": {}}
-	for _, t := range terms {
-		name, value, ok := strings.Cut(t.Term, ":")
-		if _, known := out[name]; ok && known {
-			out[name] = append(out[name], FacetCount{Value: value, Count: t.Count})
-		}
-	}
+// sortFacets orders the counts of each facet, most hits first (then by
+// value) and years newest first, and keeps the first maxFacetValues.
+func sortFacets(out map[string][]FacetCount) {
 	for name, counts := range out {
 		slices.SortFunc(counts, func(a, b FacetCount) int {
 			if name == "year" {
@@ -248,7 +182,6 @@ func facetCounts(terms []*search.TermFacet) map[string][]FacetCount {
 		})
 		out[name] = counts[:min(len(counts), maxFacetValues)]
 	}
-	return out
 }
 
 // facetCache keeps the facets of recent queries for one Seq of the index.
@@ -290,10 +223,4 @@ func (c *facetCache) put(key string, seq int64, f map[string][]FacetCount) {
 		out[k] = slices.Clone(v)
 	}
 	c.m[key] = out
-}
-
-// dateOf returns the stored date key of a hit.
-func dateOf(h *search.DocumentMatch) string {
-	s, _ := h.Fields["date"].(string)
-	return s
 }

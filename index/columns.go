@@ -1,0 +1,186 @@
+package index
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	segment "github.com/blevesearch/scorch_segment_api/v2"
+)
+
+// Ordering the hits by date and counting facets needs a few values of every
+// hit. Bleve reads them per hit from doc values, compressed in chunks: at
+// tens of thousands of hits that costs more than finding the hits. Segments
+// never change once written, so the values are read once per segment into
+// columns, indexed by the segment's own document numbers, and a search
+// reads them from there.
+
+// segColumns holds the values of one segment's documents.
+type segColumns struct {
+	blog []uint32 // index into columnCache.blogs
+	lang []uint8  // index into columnCache.langs
+	year []uint16
+	date []int64 // Unix nanoseconds; math.MinInt64 when unknown
+}
+
+// columnCache keeps the columns of the segments of one Bleve index.
+type columnCache struct {
+	mu    sync.Mutex
+	segs  map[uint64]*segEntry // by segment ID
+	blogs []string
+	langs []string
+	ids   map[string]uint32 // "blog:x" and "lang:y" to their index
+	// live is the segment IDs of the last snapshot seen, to drop the
+	// columns of segments merged away.
+	live []uint64
+}
+
+type segEntry struct {
+	once sync.Once
+	cols *segColumns
+	err  error
+}
+
+// snapColumns is the columns of one snapshot's segments, with the first
+// global document number of each.
+type snapColumns struct {
+	offsets []uint64
+	segs    []*segColumns
+	blogs   []string
+	langs   []string
+}
+
+func newColumnCache() *columnCache {
+	return &columnCache{segs: map[uint64]*segEntry{}, ids: map[string]uint32{}}
+}
+
+// forSnapshot returns the columns of snap's segments, reading those of
+// segments not seen before.
+func (c *columnCache) forSnapshot(snap *scorch.IndexSnapshot) (*snapColumns, error) {
+	ss := snap.Segments()
+	ids := make([]uint64, len(ss))
+	for i, s := range ss {
+		ids[i] = s.Id()
+	}
+	entries := make([]*segEntry, len(ss))
+	c.mu.Lock()
+	if !slices.Equal(ids, c.live) {
+		keep := make(map[uint64]*segEntry, len(ids))
+		for _, id := range ids {
+			if e, ok := c.segs[id]; ok {
+				keep[id] = e
+			}
+		}
+		c.segs, c.live = keep, ids
+	}
+	for i, id := range ids {
+		e := c.segs[id]
+		if e == nil {
+			e = &segEntry{}
+			c.segs[id] = e
+		}
+		entries[i] = e
+	}
+	c.mu.Unlock()
+
+	sc := &snapColumns{offsets: make([]uint64, len(ss)), segs: make([]*segColumns, len(ss))}
+	var running uint64
+	for i, s := range ss {
+		sc.offsets[i] = running
+		running += s.Segment().Count()
+		e := entries[i]
+		e.once.Do(func() { e.cols, e.err = c.read(s.Segment()) })
+		if e.err != nil {
+			return nil, e.err
+		}
+		sc.segs[i] = e.cols
+	}
+	c.mu.Lock()
+	sc.blogs, sc.langs = c.blogs, c.langs
+	c.mu.Unlock()
+	return sc, nil
+}
+
+// read reads the facet and date doc values of every document of seg.
+func (c *columnCache) read(seg segment.Segment) (*segColumns, error) {
+	n := int(seg.Count())
+	cols := &segColumns{
+		blog: make([]uint32, n),
+		lang: make([]uint8, n),
+		year: make([]uint16, n),
+		date: make([]int64, n),
+	}
+	dvv, ok := seg.(segment.DocValueVisitable)
+	if !ok {
+		return nil, fmt.Errorf("index: segment %T has no doc values", seg)
+	}
+	var doc int
+	visit := func(field string, term []byte) {
+		switch field {
+		case "date":
+			cols.date[doc] = parseDateKey(string(term))
+		case "facet":
+			name, value, _ := strings.Cut(string(term), ":")
+			switch name {
+			case "blog":
+				cols.blog[doc] = c.intern("blog:"+value, &c.blogs, value)
+			case "lang":
+				cols.lang[doc] = uint8(min(c.intern("lang:"+value, &c.langs, value), math.MaxUint8))
+			case "year":
+				y, _ := strconv.Atoi(value)
+				cols.year[doc] = uint16(max(0, min(y, math.MaxUint16)))
+			}
+		}
+	}
+	fields := []string{"facet", "date"}
+	var state segment.DocVisitState
+	var err error
+	for doc = 0; doc < n; doc++ {
+		cols.date[doc] = math.MinInt64
+		if state, err = dvv.VisitDocValues(uint64(doc), fields, visit, state); err != nil {
+			return nil, fmt.Errorf("index: read doc values: %w", err)
+		}
+	}
+	return cols, nil
+}
+
+// intern returns the index of value in *list, adding it when new.
+func (c *columnCache) intern(key string, list *[]string, value string) uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i, ok := c.ids[key]; ok {
+		return i
+	}
+	i := uint32(len(*list))
+	// A new slice, so that the lists handed to searches never change.
+	*list = append(slices.Clip(*list), value)
+	c.ids[key] = i
+	return i
+}
+
+// parseDateKey reads a date key (see dateKey) as Unix nanoseconds.
+func parseDateKey(s string) int64 {
+	t, err := time.Parse(dateKey, s)
+	if err != nil {
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+// at returns the segment columns and local number of global document num;
+// hint is the segment of the previous call, since hits come in order.
+func (sc *snapColumns) at(num uint64, hint int) (int, uint64) {
+	i := hint
+	if i >= len(sc.offsets) || num < sc.offsets[i] {
+		i = 0
+	}
+	for i+1 < len(sc.offsets) && num >= sc.offsets[i+1] {
+		i++
+	}
+	return i, num - sc.offsets[i]
+}
