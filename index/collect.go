@@ -144,10 +144,20 @@ type collected struct {
 	facets map[string][]FacetCount // nil unless asked for
 }
 
-// collect runs q on a snapshot of the index and returns the hits from
-// offset to k, ranked by score (or by date when byDate), the number of
-// hits, and their facets when countFacets. The caller holds ix.mu.
-func (ix *Index) collect(ctx context.Context, q query.Query, offset, k int, byDate, countFacets bool) (*collected, error) {
+// plan is a search as collect runs it.
+type plan struct {
+	q         query.Query
+	offset, k int  // the page is the hits from offset to k, in rank order
+	byDate    bool // rank by date alone
+	facets    bool // count facets
+	// from and to bound the dates of hits, [from, to), in Unix
+	// nanoseconds; dated says whether they apply.
+	dated    bool
+	from, to int64
+}
+
+// collect runs a plan on a snapshot of the index. The caller holds ix.mu.
+func (ix *Index) collect(ctx context.Context, pl plan) (*collected, error) {
 	ai, err := ix.bi.Advanced()
 	if err != nil {
 		return nil, err
@@ -166,7 +176,7 @@ func (ix *Index) collect(ctx context.Context, q query.Query, offset, k int, byDa
 		return nil, err
 	}
 
-	s, err := q.Searcher(ctx, reader, ix.bi.Mapping(), search.SearcherOptions{})
+	s, err := pl.q.Searcher(ctx, reader, ix.bi.Mapping(), search.SearcherOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -175,9 +185,9 @@ func (ix *Index) collect(ctx context.Context, q query.Query, offset, k int, byDa
 		DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize()+1, 0),
 		IndexReader:       reader,
 	}
-	top := &topK{h: make([]ranked, 0, min(k, 1024)), k: k, byDate: byDate}
+	top := &topK{h: make([]ranked, 0, min(pl.k, 1024)), k: pl.k, byDate: pl.byDate}
 	var fc *facetCounter
-	if countFacets {
+	if pl.facets {
 		fc = &facetCounter{blogs: make([]int, len(cols.blogs)), langs: make([]int, len(cols.langs))}
 	}
 	res := &collected{}
@@ -199,6 +209,10 @@ func (ix *Index) collect(ctx context.Context, q query.Query, offset, k int, byDa
 		var local uint64
 		seg, local = cols.at(num, seg)
 		c := cols.segs[seg]
+		if d := c.date[local]; pl.dated && (d < pl.from || d >= pl.to) {
+			sctx.DocumentMatchPool.Put(dm)
+			continue
+		}
 		res.total++
 		if fc != nil {
 			fc.add(c, local)
@@ -211,12 +225,12 @@ func (ix *Index) collect(ctx context.Context, q query.Query, offset, k int, byDa
 	}
 
 	best := top.sorted()
-	page := best[min(offset, len(best)):]
+	page := best[min(pl.offset, len(best)):]
 	if len(page) == 0 {
 		res.hits = []Hit{}
 		return res, nil
 	}
-	locs, err := ix.locate(ctx, reader, q, page)
+	locs, err := ix.locate(ctx, reader, pl.q, page)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ type segColumns struct {
 	blog []uint32 // index into columnCache.blogs
 	lang []uint8  // index into columnCache.langs
 	year []uint16
-	date []int64 // Unix nanoseconds; math.MinInt64 when unknown
+	date []int64 // see unixNano; math.MinInt64 when unknown
 }
 
 // columnCache keeps the columns of the segments of one Bleve index.
@@ -163,11 +163,23 @@ func (c *columnCache) intern(key string, list *[]string, value string) uint32 {
 	return i
 }
 
-// parseDateKey reads a date key (see dateKey) as Unix nanoseconds.
+// parseDateKey reads a date key (see dateKey) as unixNano does.
 func parseDateKey(s string) int64 {
 	t, err := time.Parse(dateKey, s)
 	if err != nil {
 		return math.MinInt64
+	}
+	return unixNano(t)
+}
+
+// unixNano returns t in Unix nanoseconds, the dates before 1678 and after
+// 2262, which int64 cannot hold, as the first and the last it can.
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Year() < 1678:
+		return math.MinInt64 + 1
+	case t.Year() > 2261:
+		return math.MaxInt64
 	}
 	return t.UnixNano()
 }

@@ -2,7 +2,6 @@ package index
 
 import (
 	"strconv"
-	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
@@ -14,7 +13,7 @@ import (
 // MappingVersion changes whenever the mapping or the analysis changes; an
 // index built with another version is recreated empty on Open and rebuilt
 // from the store.
-const MappingVersion = 2
+const MappingVersion = 3
 
 // docType is the one document type; the default mapping is disabled so that
 // nothing reaches the index by accident.
@@ -26,16 +25,14 @@ var (
 	keyVersion = []byte("vplanet.mapping_version")
 )
 
-// newMapping returns the whole index mapping. Nothing but a date key is
-// stored (the store holds every post) and there is no composite _all field:
-// queries name their fields. title and text keep term vectors, so that a search can say where
-// it matched. published serves date filters from its terms; sorting by date
-// reads the one doc value of the keyword field date instead, because a
-// date field's doc values hold every one of its sixteen prefix-coded terms
-// and cost several times more per hit. The facets are counted from the one
-// field facet, whose values are "blog:slug", "lang:ja" and "year:2017": a
-// search visits the doc values of every hit, field by field, and two fields
-// cost about half as much as four.
+// newMapping returns the whole index mapping. Nothing is stored (the store
+// holds every post) and there is no composite _all field: queries name
+// their fields. title and text keep term vectors, so that a search can say
+// where it matched. blog and lang serve the blog: and lang: filters. Two
+// fields keep doc values, which a search reads once per segment into
+// columns (see columns.go): date, a key that sorts as the dates do, and
+// facet, whose values are "blog:slug", "lang:ja" and "year:2017". Date
+// filters read the date column too, so no field indexes dates as terms.
 func newMapping() mapping.IndexMapping {
 	text := func() *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
@@ -55,21 +52,13 @@ func newMapping() mapping.IndexMapping {
 		f.DocValues = docValues
 		return f
 	}
-	published := bleve.NewDateTimeFieldMapping()
-	published.Store = false
-	published.IncludeInAll = false
-	published.DocValues = false
-
 	post := bleve.NewDocumentStaticMapping()
 	post.AddFieldMappingsAt("title", text())
 	post.AddFieldMappingsAt("text", text())
 	post.AddFieldMappingsAt("blog", kw(false))
 	post.AddFieldMappingsAt("lang", kw(false))
 	post.AddFieldMappingsAt("facet", kw(true))
-	date := kw(true)
-	date.Store = true // orders equal scores by date
-	post.AddFieldMappingsAt("date", date)
-	post.AddFieldMappingsAt("published", published)
+	post.AddFieldMappingsAt("date", kw(true))
 
 	m := bleve.NewIndexMapping()
 	m.DefaultMapping = bleve.NewDocumentDisabledMapping()
@@ -87,13 +76,12 @@ const dateKey = "20060102150405.000000000"
 
 // document is what the index keeps of a post.
 type document struct {
-	Title     string    `json:"title"`
-	Text      string    `json:"text"`
-	Blog      string    `json:"blog"`
-	Lang      string    `json:"lang"`
-	Facet     []string  `json:"facet"`
-	Date      string    `json:"date"` // sorts as published does
-	Published time.Time `json:"published"`
+	Title string   `json:"title"`
+	Text  string   `json:"text"`
+	Blog  string   `json:"blog"`
+	Lang  string   `json:"lang"`
+	Facet []string `json:"facet"`
+	Date  string   `json:"date"` // sorts as the dates do
 }
 
 // Type tells Bleve which document mapping applies.
@@ -110,7 +98,6 @@ func newDocument(p *vplanet.Post) document {
 			"lang:" + p.Lang,
 			"year:" + strconv.Itoa(p.Published.UTC().Year()),
 		},
-		Date:      p.Published.UTC().Format(dateKey),
-		Published: p.Published.UTC(),
+		Date: p.Published.UTC().Format(dateKey),
 	}
 }

@@ -149,10 +149,15 @@ type builder struct {
 	gloss *glossary
 	loc   *time.Location
 	terms int
+	// after and before bound the posts' dates, [after, before), when not
+	// zero: build leaves them to the search, which filters by its date
+	// column instead of by the index's date terms.
+	after, before time.Time
 }
 
 // build returns the Bleve query; nil means the query can match nothing
-// (its only words are not indexed, like "の").
+// (its only words are not indexed, like "の"). It sets b.after and
+// b.before.
 func (b *builder) build(p parsed) (query.Query, error) {
 	var must, mustNot []query.Query
 	byField := map[string][]query.Query{}
@@ -243,20 +248,18 @@ func (b *builder) build(p parsed) (query.Query, error) {
 			must = append(must, bleve.NewDisjunctionQuery(qs...))
 		}
 	}
-	if !after.IsZero() || !before.IsZero() {
+	dated := !after.IsZero() || !before.IsZero()
+	if dated {
 		if !after.IsZero() && !before.IsZero() && !after.Before(before) {
 			return nil, nil
 		}
-		incl, excl := true, false
-		dq := bleve.NewDateRangeInclusiveQuery(after, before, &incl, &excl)
-		dq.SetField("published")
-		must = append(must, dq)
+		b.after, b.before = after, before
 	}
 	if len(must) == 0 {
-		if text > 0 && textEmpty == text {
+		if text > 0 && textEmpty == text && !dated {
 			return nil, nil // only words that are not indexed
 		}
-		if len(mustNot) == 0 {
+		if len(mustNot) == 0 && !dated {
 			return nil, fmt.Errorf("empty query: %w", vplanet.ErrBadQuery)
 		}
 		must = append(must, bleve.NewMatchAllQuery())

@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -111,7 +112,17 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 			countFacets = true
 		}
 	}
-	c, err := ix.collect(ctx, q, r.Offset, r.Offset+r.Limit, r.Sort == "date", countFacets)
+	pl := plan{q: q, offset: r.Offset, k: r.Offset + r.Limit, byDate: r.Sort == "date", facets: countFacets}
+	if !b.after.IsZero() || !b.before.IsZero() {
+		pl.dated, pl.from, pl.to = true, math.MinInt64, math.MaxInt64
+		if !b.after.IsZero() {
+			pl.from = unixNano(b.after)
+		}
+		if !b.before.IsZero() {
+			pl.to = unixNano(b.before)
+		}
+	}
+	c, err := ix.collect(ctx, pl)
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", r.Query, err)
 	}
