@@ -359,7 +359,7 @@ func (b *builder) positionsQuery(pos [][]string) query.Query {
 					terms[i] = []string{""} // a gap: a word that is not indexed
 				}
 			}
-			q = query.NewMultiPhraseQuery(terms, f)
+			q = &phraseQuery{field: f, terms: terms}
 		}
 		return &tierQuery{q: q, base: tier}
 	}

@@ -1,0 +1,197 @@
+package index
+
+import (
+	"context"
+	"math"
+	"slices"
+
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/searcher"
+	bindex "github.com/blevesearch/bleve_index_api"
+)
+
+// phraseQuery matches words at consecutive positions of one field, like
+// Bleve's MultiPhraseQuery: terms holds the alternatives at each position,
+// and a position without any ("" or none) is a word that is not indexed,
+// which any word fills. Japanese turns many single query words into
+// phrases (プラグイン is プラグ and イン), so phrases are as common as terms
+// and often have tens of thousands of candidates. Bleve checks each
+// candidate by building maps of every match location and walking them
+// recursively; phraseSearcher checks the same positions from a sorted list,
+// several times faster, and scores and highlights the same way.
+type phraseQuery struct {
+	field string
+	terms [][]string
+}
+
+// phraseSlot is one indexed position of a phrase.
+type phraseSlot struct {
+	off   uint64   // position after the phrase's first indexed word
+	terms []string // alternatives
+}
+
+// Searcher builds a conjunction of the positions' terms, with term vectors.
+func (q *phraseQuery) Searcher(ctx context.Context, r bindex.IndexReader, m mapping.IndexMapping, opts search.SearcherOptions) (search.Searcher, error) {
+	opts.IncludeTermVectors = true
+	var slots []phraseSlot
+	var kids []search.Searcher
+	closeAll := func() {
+		for _, k := range kids {
+			k.Close()
+		}
+	}
+	first := -1
+	for i, alts := range q.terms {
+		var terms []string
+		for _, t := range alts {
+			if t != "" {
+				terms = append(terms, t)
+			}
+		}
+		if len(terms) == 0 {
+			continue // leading gaps constrain nothing, as in Bleve
+		}
+		if first < 0 {
+			first = i
+		}
+		var ts []search.Searcher
+		for _, t := range terms {
+			s, err := searcher.NewTermSearcher(ctx, r, t, q.field, 1, opts)
+			if err != nil {
+				closeAll()
+				for _, s := range ts {
+					s.Close()
+				}
+				return nil, err
+			}
+			ts = append(ts, s)
+		}
+		kid := ts[0]
+		if len(ts) > 1 {
+			d, err := searcher.NewDisjunctionSearcher(ctx, r, ts, 1, opts)
+			if err != nil {
+				closeAll()
+				for _, s := range ts {
+					s.Close()
+				}
+				return nil, err
+			}
+			kid = d
+		}
+		kids = append(kids, kid)
+		slots = append(slots, phraseSlot{off: uint64(i - first), terms: terms})
+	}
+	if len(kids) == 0 {
+		return searcher.NewMatchNoneSearcher(r)
+	}
+	conj, err := searcher.NewConjunctionSearcher(ctx, r, kids, opts)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	s := &phraseSearcher{conj: conj, slots: slots}
+	s.SetQueryNorm(1 / math.Sqrt(conj.Weight()))
+	return s, nil
+}
+
+// phraseSearcher passes on the candidates of its conjunction whose match
+// locations hold every slot at consecutive positions, with the locations
+// of those occurrences alone.
+type phraseSearcher struct {
+	conj   search.Searcher
+	slots  []phraseSlot
+	starts []phraseStart // reused
+}
+
+// phraseStart says that slot could begin a phrase at start.
+type phraseStart struct {
+	start uint64
+	slot  int
+}
+
+func (s *phraseSearcher) Next(ctx *search.SearchContext) (*search.DocumentMatch, error) {
+	for {
+		dm, err := s.conj.Next(ctx)
+		if dm == nil || err != nil {
+			return nil, err
+		}
+		if s.check(dm) {
+			return dm, nil
+		}
+		ctx.DocumentMatchPool.Put(dm)
+	}
+}
+
+func (s *phraseSearcher) Advance(ctx *search.SearchContext, id bindex.IndexInternalID) (*search.DocumentMatch, error) {
+	dm, err := s.conj.Advance(ctx, id)
+	if dm == nil || err != nil {
+		return nil, err
+	}
+	if s.check(dm) {
+		return dm, nil
+	}
+	ctx.DocumentMatchPool.Put(dm)
+	return s.Next(ctx)
+}
+
+// check reports whether dm's locations hold the phrase, and keeps only
+// the locations of its occurrences.
+func (s *phraseSearcher) check(dm *search.DocumentMatch) bool {
+	// Every location proposes the start of a phrase for each slot its
+	// term fills; a start proposed by every slot is an occurrence.
+	s.starts = s.starts[:0]
+	for _, l := range dm.FieldTermLocations {
+		for i, sl := range s.slots {
+			if l.Location.Pos >= sl.off && slices.Contains(sl.terms, l.Term) {
+				s.starts = append(s.starts, phraseStart{start: l.Location.Pos - sl.off, slot: i})
+			}
+		}
+	}
+	slices.SortFunc(s.starts, func(a, b phraseStart) int {
+		if a.start != b.start {
+			if a.start < b.start {
+				return -1
+			}
+			return 1
+		}
+		return a.slot - b.slot
+	})
+	var found []uint64
+	for i := 0; i < len(s.starts); {
+		j, filled := i, 0
+		for ; j < len(s.starts) && s.starts[j].start == s.starts[i].start; j++ {
+			if j == i || s.starts[j].slot != s.starts[j-1].slot {
+				filled++
+			}
+		}
+		if filled == len(s.slots) {
+			found = append(found, s.starts[i].start)
+		}
+		i = j
+	}
+	if len(found) == 0 {
+		return false
+	}
+	kept := dm.FieldTermLocations[:0]
+	for _, l := range dm.FieldTermLocations {
+		for _, sl := range s.slots {
+			if l.Location.Pos >= sl.off && slices.Contains(sl.terms, l.Term) {
+				if _, ok := slices.BinarySearch(found, l.Location.Pos-sl.off); ok {
+					kept = append(kept, l)
+					break
+				}
+			}
+		}
+	}
+	dm.FieldTermLocations = kept
+	return true
+}
+
+func (s *phraseSearcher) Close() error               { return s.conj.Close() }
+func (s *phraseSearcher) Weight() float64            { return s.conj.Weight() }
+func (s *phraseSearcher) SetQueryNorm(n float64)     { s.conj.SetQueryNorm(n) }
+func (s *phraseSearcher) Count() uint64              { return s.conj.Count() }
+func (s *phraseSearcher) Min() int                   { return 0 }
+func (s *phraseSearcher) Size() int                  { return s.conj.Size() }
+func (s *phraseSearcher) DocumentMatchPoolSize() int { return s.conj.DocumentMatchPoolSize() }
