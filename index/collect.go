@@ -5,7 +5,9 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"sync/atomic"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
@@ -99,6 +101,10 @@ type facetCounter struct {
 	otherYears   map[uint16]int
 }
 
+func newFacetCounter(cols *snapColumns) *facetCounter {
+	return &facetCounter{blogs: make([]int, len(cols.blogs)), langs: make([]int, len(cols.langs))}
+}
+
 func (f *facetCounter) add(c *segColumns, i uint64) {
 	f.blogs[c.blog[i]]++
 	f.langs[c.lang[i]]++
@@ -137,6 +143,13 @@ func (f *facetCounter) result(cols *snapColumns) map[string][]FacetCount {
 	return out
 }
 
+// searchPaths counts the searches that took each way through collect.
+type searchPaths struct {
+	byDate atomic.Int64 // counted and ranked from bitmaps and dates
+	titles atomic.Int64 // counted from bitmaps, ranked from title matches
+	all    atomic.Int64 // every hit scored
+}
+
 // collected is what collect found.
 type collected struct {
 	total  uint64
@@ -154,9 +167,22 @@ type plan struct {
 	// nanoseconds; dated says whether they apply.
 	dated    bool
 	from, to int64
+	// titles are the title halves of the query's positive words, and no
+	// post without a match in one of them scores bound or more. Without
+	// titles every post scores the same and ranks by date.
+	titles []query.Query
+	bound  float64
+	// exhaustive makes collect score every hit, as tests compare with.
+	exhaustive bool
 }
 
 // collect runs a plan on a snapshot of the index. The caller holds ix.mu.
+//
+// It counts the hits (and their facets) from the postings bitmaps when the
+// query has no phrase. Ranking by date needs nothing more. Ranking by
+// relevance first scores the posts with a query word in their title,
+// which are few: when k of them score bound or more, no other post can
+// reach the page. Otherwise, and for phrases, every hit is scored.
 func (ix *Index) collect(ctx context.Context, pl plan) (*collected, error) {
 	ai, err := ix.bi.Advanced()
 	if err != nil {
@@ -175,53 +201,36 @@ func (ix *Index) collect(ctx context.Context, pl plan) (*collected, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	s, err := pl.q.Searcher(ctx, reader, ix.bi.Mapping(), search.SearcherOptions{})
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	sctx := &search.SearchContext{
-		DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize()+1, 0),
-		IndexReader:       reader,
-	}
-	top := &topK{h: make([]ranked, 0, min(pl.k, 1024)), k: pl.k, byDate: pl.byDate}
-	var fc *facetCounter
-	if pl.facets {
-		fc = &facetCounter{blogs: make([]int, len(cols.blogs)), langs: make([]int, len(cols.langs))}
-	}
 	res := &collected{}
-	seg := 0
-	for {
-		if res.total%checkDoneEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		dm, err := s.Next(sctx)
+	top := &topK{h: make([]ranked, 0, min(pl.k, 1024)), k: pl.k, byDate: pl.byDate || len(pl.titles) == 0}
+	ranked := false
+	if !pl.exhaustive {
+		counted, err := countBits(ctx, snap, cols, pl, res, top)
 		if err != nil {
 			return nil, err
 		}
-		if dm == nil {
-			break
+		switch {
+		case !counted:
+		case top.byDate:
+			ranked = true
+			ix.paths.byDate.Add(1)
+		default:
+			pl.facets = false // counted
+			if ranked, err = ix.rankTitles(ctx, reader, snap, cols, pl, top); err != nil {
+				return nil, err
+			}
+			if ranked {
+				ix.paths.titles.Add(1)
+			} else {
+				top.h = top.h[:0]
+			}
 		}
-		num := dm.IndexInternalID.Value()
-		var local uint64
-		seg, local = cols.at(num, seg)
-		c := cols.segs[seg]
-		if d := c.date[local]; pl.dated && (d < pl.from || d >= pl.to) {
-			sctx.DocumentMatchPool.Put(dm)
-			continue
-		}
-		res.total++
-		if fc != nil {
-			fc.add(c, local)
-		}
-		top.offer(ranked{score: dm.Score, date: c.date[local], num: num})
-		sctx.DocumentMatchPool.Put(dm)
 	}
-	if fc != nil {
-		res.facets = fc.result(cols)
+	if !ranked {
+		ix.paths.all.Add(1)
+		if err := ix.scoreAll(ctx, reader, cols, pl, res, top); err != nil {
+			return nil, err
+		}
 	}
 
 	best := top.sorted()
@@ -243,6 +252,206 @@ func (ix *Index) collect(ctx context.Context, pl plan) (*collected, error) {
 		res.hits = append(res.hits, Hit{ID: id, Score: r.score, Spans: spans(locs[r.num])})
 	}
 	return res, nil
+}
+
+// inRange reports whether a hit's date passes the plan's date filter.
+func (pl *plan) inRange(date int64) bool {
+	return !pl.dated || (date >= pl.from && date < pl.to)
+}
+
+// countBits counts the hits of pl and their facets, and offers them to top
+// by date when top ranks by date, from the postings bitmaps of each
+// segment. It reports false, having done nothing, when the query needs
+// positions.
+func countBits(ctx context.Context, snap *scorch.IndexSnapshot, cols *snapColumns, pl plan, res *collected, top *topK) (bool, error) {
+	segs := snap.Segments()
+	bms := make([]*roaring.Bitmap, len(segs))
+	for i, ss := range segs {
+		bm, err := matchBits(pl.q, ss)
+		if errors.Is(err, errNoBits) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		bms[i] = bm
+	}
+	var fc *facetCounter
+	if pl.facets {
+		fc = newFacetCounter(cols)
+	}
+	for i, bm := range bms {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		c, base := cols.segs[i], cols.offsets[i]
+		it := bm.Iterator()
+		for it.HasNext() {
+			local := uint64(it.Next())
+			if !pl.inRange(c.date[local]) {
+				continue
+			}
+			res.total++
+			if fc != nil {
+				fc.add(c, local)
+			}
+			if top.byDate {
+				top.offer(ranked{date: c.date[local], num: base + local})
+			}
+		}
+	}
+	if fc != nil {
+		res.facets = fc.result(cols)
+	}
+	return true, nil
+}
+
+// rankTitles offers top the hits that have a query word in their title,
+// scored as scoreAll would, by moving the query's searcher to each post
+// whose title has one of the words. It reports whether that settles the
+// page: top is full and its last hit scores bound or more, which no other
+// post reaches.
+func (ix *Index) rankTitles(ctx context.Context, reader bindex.IndexReader, snap *scorch.IndexSnapshot, cols *snapColumns, pl plan, top *topK) (bool, error) {
+	// Candidates: the posts with any of the words' terms in the title. A
+	// title phrase counts its terms' posts, more than it matches, which
+	// only adds posts that are then scored exactly.
+	var cands []*roaring.Bitmap
+	for _, ss := range snap.Segments() {
+		var bms []*roaring.Bitmap
+		for _, t := range pl.titles {
+			bm, err := titleBits(t, ss)
+			if err != nil {
+				return false, err
+			}
+			bms = append(bms, bm)
+		}
+		cands = append(cands, roaring.FastOr(bms...))
+	}
+	s, err := pl.q.Searcher(ctx, reader, ix.bi.Mapping(), search.SearcherOptions{})
+	if err != nil {
+		return false, err
+	}
+	defer s.Close()
+	sctx := &search.SearchContext{
+		DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize()+1, 0),
+		IndexReader:       reader,
+	}
+	id := bindex.NewIndexInternalID(nil, 0)
+	var last uint64 // the next global number not yet visited
+	n := 0
+	for i, bm := range cands {
+		base := cols.offsets[i]
+		it := bm.Iterator()
+		for it.HasNext() {
+			num := base + uint64(it.Next())
+			if num < last {
+				continue // visited on the way to an earlier candidate
+			}
+			if n++; n%checkDoneEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return false, err
+				}
+			}
+			id.SetValue(num)
+			dm, err := s.Advance(sctx, id)
+			if err != nil {
+				return false, err
+			}
+			if dm == nil {
+				return top.settled(pl.bound), nil
+			}
+			got := dm.IndexInternalID.Value()
+			last = got + 1
+			seg, local := cols.at(got, i)
+			if d := cols.segs[seg].date[local]; pl.inRange(d) {
+				top.offer(ranked{score: dm.Score, date: d, num: got})
+			}
+			sctx.DocumentMatchPool.Put(dm)
+		}
+	}
+	return top.settled(pl.bound), nil
+}
+
+// settled reports whether top is full with hits scoring bound or more.
+func (t *topK) settled(bound float64) bool {
+	return len(t.h) == t.k && t.h[0].score >= bound
+}
+
+// titleBits returns the posts of ss whose title has the terms of q, a
+// title term, alternatives or phrase, at any position.
+func titleBits(q query.Query, ss *scorch.SegmentSnapshot) (*roaring.Bitmap, error) {
+	switch q := q.(type) {
+	case *phraseQuery:
+		var slots []*roaring.Bitmap
+		for _, alts := range q.terms {
+			var bms []*roaring.Bitmap
+			for _, t := range alts {
+				if t == "" {
+					continue
+				}
+				bm, err := termBits(ss, q.field, t)
+				if err != nil {
+					return nil, err
+				}
+				bms = append(bms, bm)
+			}
+			if len(bms) > 0 {
+				slots = append(slots, roaring.FastOr(bms...))
+			}
+		}
+		return roaring.FastAnd(slots...), nil
+	}
+	return matchBits(q, ss)
+}
+
+// scoreAll scores every hit of pl, counting them and their facets, and
+// offers them to top.
+func (ix *Index) scoreAll(ctx context.Context, reader bindex.IndexReader, cols *snapColumns, pl plan, res *collected, top *topK) error {
+	s, err := pl.q.Searcher(ctx, reader, ix.bi.Mapping(), search.SearcherOptions{})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	sctx := &search.SearchContext{
+		DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize()+1, 0),
+		IndexReader:       reader,
+	}
+	var fc *facetCounter
+	if pl.facets {
+		fc = newFacetCounter(cols)
+	}
+	res.total = 0
+	seg := 0
+	for n := 0; ; n++ {
+		if n%checkDoneEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		dm, err := s.Next(sctx)
+		if err != nil {
+			return err
+		}
+		if dm == nil {
+			break
+		}
+		num := dm.IndexInternalID.Value()
+		var local uint64
+		seg, local = cols.at(num, seg)
+		c := cols.segs[seg]
+		if d := c.date[local]; pl.inRange(d) {
+			res.total++
+			if fc != nil {
+				fc.add(c, local)
+			}
+			top.offer(ranked{score: dm.Score, date: d, num: num})
+		}
+		sctx.DocumentMatchPool.Put(dm)
+	}
+	if fc != nil {
+		res.facets = fc.result(cols)
+	}
+	return nil
 }
 
 // locate runs q again over the documents of page alone, with term vectors,

@@ -79,6 +79,8 @@ type Index struct {
 
 	seq        atomic.Int64
 	facets     facetCache
+	exhaustive bool // score every hit: see plan.exhaustive
+	paths      searchPaths
 	rebuilding atomic.Bool
 	progress   atomic.Int64
 }

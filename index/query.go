@@ -153,6 +153,12 @@ type builder struct {
 	// zero: build leaves them to the search, which filters by its date
 	// column instead of by the index's date terms.
 	after, before time.Time
+	// titles are the title halves of the positive words' queries, and
+	// bound is more than the score of any post that matches none of them
+	// (see plan.titles).
+	titles   []query.Query
+	bound    float64
+	inTitles bool // positionsQuery adds to titles
 }
 
 // build returns the Bleve query; nil means the query can match nothing
@@ -205,6 +211,7 @@ func (b *builder) build(p parsed) (query.Query, error) {
 		}
 		var alts []query.Query
 		isText := false
+		b.inTitles = !group[0].Neg
 		for _, c := range group {
 			isText = isText || c.Field == "" || c.Field == "gloss"
 			q, err := b.clause(c)
@@ -222,8 +229,16 @@ func (b *builder) build(p parsed) (query.Query, error) {
 				textEmpty++
 			}
 		}
+		b.inTitles = false
 		if len(alts) == 0 {
 			continue
+		}
+		if isText && !group[0].Neg {
+			// A word's query scores a post without a title match below
+			// 0.5 (see positionsQuery); a disjunction of n alternatives
+			// scores the sum of those that match, times the share that
+			// do, so below 0.5 n.
+			b.bound += 0.5 * float64(len(alts))
 		}
 		q := alts[0]
 		if len(alts) > 1 {
@@ -313,9 +328,9 @@ func (b *builder) clause(c clause) (query.Query, error) {
 		case 0:
 			return nil, fmt.Errorf("%s: wants a value: %w", c.Field, vplanet.ErrBadQuery)
 		case 1:
-			return alts[0], nil
+			return &filterQuery{alts[0]}, nil
 		}
-		return bleve.NewDisjunctionQuery(alts...), nil
+		return &filterQuery{bleve.NewDisjunctionQuery(alts...)}, nil
 	case "after", "before":
 		// A date joined with OR would need a union of ranges; refuse.
 		return nil, fmt.Errorf("%s: cannot be joined with OR: %w", c.Field, vplanet.ErrBadQuery)
@@ -361,10 +376,15 @@ func (b *builder) positionsQuery(pos [][]string) query.Query {
 			}
 			q = &phraseQuery{field: f, terms: terms}
 		}
+		if f == "title" && b.inTitles {
+			b.titles = append(b.titles, q)
+		}
 		return &tierQuery{q: q, base: tier}
 	}
 	// A post that has the words in its title and its body scores the sum;
-	// Bleve halves the score of one that has them in one field only.
+	// Bleve halves the score of one that has them in one field only. A post
+	// without them in its title thus scores below 0.5, and one with them
+	// at least 0.5.
 	return bleve.NewDisjunctionQuery(field("title", 1), field("text", 0))
 }
 

@@ -232,3 +232,46 @@ func (s *disMaxSearcher) DocumentMatchPoolSize() int {
 	}
 	return n
 }
+
+// filterQuery matches what its query matches with a score of zero: blog:
+// and lang: narrow a search without ranking one blog or language above
+// another, and a post's score comes from its words alone, which the search
+// relies on to bound the score of a post without title matches.
+type filterQuery struct {
+	q query.Query
+}
+
+// Searcher wraps the query's searcher.
+func (q *filterQuery) Searcher(ctx context.Context, r bindex.IndexReader, m mapping.IndexMapping, opts search.SearcherOptions) (search.Searcher, error) {
+	s, err := q.q.Searcher(ctx, r, m, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &filterSearcher{Searcher: s}, nil
+}
+
+type filterSearcher struct {
+	search.Searcher
+}
+
+func (s *filterSearcher) Next(ctx *search.SearchContext) (*search.DocumentMatch, error) {
+	d, err := s.Searcher.Next(ctx)
+	if d != nil {
+		d.Score = 0
+	}
+	return d, err
+}
+
+func (s *filterSearcher) Advance(ctx *search.SearchContext, id bindex.IndexInternalID) (*search.DocumentMatch, error) {
+	d, err := s.Searcher.Advance(ctx, id)
+	if d != nil {
+		d.Score = 0
+	}
+	return d, err
+}
+
+// Weight is zero, so that a filter leaves the query norm, and with it the
+// scores of the words, as they would be without it.
+func (s *filterSearcher) Weight() float64 { return 0 }
+
+func (s *filterSearcher) SetQueryNorm(float64) {}

@@ -36,6 +36,8 @@ type Result struct {
 type Hit struct {
 	ID    string
 	Score float64
+	// Score is the relevance score, or 0 when the search ranked by date
+	// alone.
 	// Spans are the matched byte ranges in the post's Title and Text as
 	// stored in the store (keys "title", "text"), sorted and merged, so
 	// that snippets can be cut from the store's copy.
@@ -112,7 +114,8 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 			countFacets = true
 		}
 	}
-	pl := plan{q: q, offset: r.Offset, k: r.Offset + r.Limit, byDate: r.Sort == "date", facets: countFacets}
+	pl := plan{q: q, offset: r.Offset, k: r.Offset + r.Limit, byDate: r.Sort == "date", facets: countFacets,
+		titles: b.titles, bound: b.bound, exhaustive: ix.exhaustive}
 	if !b.after.IsZero() || !b.before.IsZero() {
 		pl.dated, pl.from, pl.to = true, math.MinInt64, math.MaxInt64
 		if !b.after.IsZero() {

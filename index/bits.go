@@ -1,0 +1,136 @@
+package index
+
+import (
+	"errors"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/search/query"
+	segment "github.com/blevesearch/scorch_segment_api/v2"
+)
+
+// Counting the hits of a query and their facets needs to know which posts
+// match, not how well. For queries of words, filters and their
+// combinations, matchBits answers that with the postings bitmaps of each
+// segment, combined by roaring's set operations, at a small part of the
+// cost of walking Bleve's searchers hit by hit. A phrase needs positions,
+// which bitmaps lack: a query with one is left to the searchers.
+
+// errNoBits says that a query needs positions to match.
+var errNoBits = errors.New("index: query needs positions")
+
+// matchBits returns the live documents of ss that q matches, by their
+// numbers in the segment; the bitmap may be shared with the segment and
+// must not be changed.
+func matchBits(q query.Query, ss *scorch.SegmentSnapshot) (*roaring.Bitmap, error) {
+	switch q := q.(type) {
+	case *query.TermQuery:
+		return termBits(ss, q.FieldVal, q.Term)
+	case *tierQuery:
+		return matchBits(q.q, ss)
+	case *filterQuery:
+		return matchBits(q.q, ss)
+	case *disMaxQuery:
+		return orBits(q.alts, ss)
+	case *query.DisjunctionQuery:
+		if q.Min > 1 {
+			return nil, errNoBits
+		}
+		return orBits(q.Disjuncts, ss)
+	case *query.ConjunctionQuery:
+		return andBits(q.Conjuncts, ss)
+	case *query.BooleanQuery:
+		if q.Should != nil || q.Filter != nil {
+			return nil, errNoBits
+		}
+		var must *roaring.Bitmap
+		var err error
+		if q.Must != nil {
+			if must, err = matchBits(q.Must, ss); err != nil {
+				return nil, err
+			}
+		} else {
+			must = allBits(ss)
+		}
+		if q.MustNot == nil {
+			return must, nil
+		}
+		not, err := matchBits(q.MustNot, ss)
+		if err != nil {
+			return nil, err
+		}
+		return roaring.AndNot(must, not), nil
+	case *query.MatchAllQuery:
+		return allBits(ss), nil
+	case *query.MatchNoneQuery:
+		return roaring.New(), nil
+	}
+	return nil, errNoBits
+}
+
+func orBits(qs []query.Query, ss *scorch.SegmentSnapshot) (*roaring.Bitmap, error) {
+	bms := make([]*roaring.Bitmap, 0, len(qs))
+	for _, q := range qs {
+		bm, err := matchBits(q, ss)
+		if err != nil {
+			return nil, err
+		}
+		bms = append(bms, bm)
+	}
+	if len(bms) == 1 {
+		return bms[0], nil
+	}
+	return roaring.FastOr(bms...), nil
+}
+
+func andBits(qs []query.Query, ss *scorch.SegmentSnapshot) (*roaring.Bitmap, error) {
+	if len(qs) == 0 {
+		return allBits(ss), nil
+	}
+	bms := make([]*roaring.Bitmap, 0, len(qs))
+	for _, q := range qs {
+		bm, err := matchBits(q, ss)
+		if err != nil {
+			return nil, err
+		}
+		bms = append(bms, bm)
+	}
+	if len(bms) == 1 {
+		return bms[0], nil
+	}
+	return roaring.FastAnd(bms...), nil
+}
+
+// allBits returns the segment's live documents.
+func allBits(ss *scorch.SegmentSnapshot) *roaring.Bitmap {
+	bm := roaring.New()
+	bm.AddRange(0, ss.Segment().Count())
+	if d := ss.Deleted(); d != nil {
+		bm.AndNot(d)
+	}
+	return bm
+}
+
+// termBits returns the live documents of ss that have term in field.
+func termBits(ss *scorch.SegmentSnapshot, field, term string) (*roaring.Bitmap, error) {
+	dict, err := ss.Segment().Dictionary(field)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := dict.PostingsList([]byte(term), ss.Deleted(), nil)
+	if err != nil {
+		return nil, err
+	}
+	it := pl.Iterator(false, false, false, nil)
+	opt, ok := it.(segment.OptimizablePostingsIterator)
+	if !ok {
+		return nil, errNoBits
+	}
+	if n, ok := opt.DocNum1Hit(); ok {
+		return roaring.BitmapOf(uint32(n)), nil
+	}
+	if bm := opt.ActualBitmap(); bm != nil {
+		return bm, nil
+	}
+	return roaring.New(), nil
+}
