@@ -34,10 +34,10 @@ type Result struct {
 
 // Hit is one post that matched.
 type Hit struct {
-	ID    string
-	Score float64
+	ID string
 	// Score is the relevance score, or 0 when the search ranked by date
 	// alone.
+	Score float64
 	// Spans are the matched byte ranges in the post's Title and Text as
 	// stored in the store (keys "title", "text"), sorted and merged, so
 	// that snippets can be cut from the store's copy.
