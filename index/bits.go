@@ -13,8 +13,8 @@ import (
 // match, not how well. For queries of words, filters and their
 // combinations, matchBits answers that with the postings bitmaps of each
 // segment, combined by roaring's set operations, at a small part of the
-// cost of walking Bleve's searchers hit by hit. A phrase needs positions,
-// which bitmaps lack: a query with one is left to the searchers.
+// cost of walking Bleve's searchers hit by hit. A phrase's posts come from
+// the cache of phrasebits.go.
 
 // errNoBits says that a query needs positions to match.
 var errNoBits = errors.New("index: query needs positions")
@@ -64,6 +64,15 @@ func matchBits(q query.Query, ss *scorch.SegmentSnapshot) (*roaring.Bitmap, erro
 		return allBits(ss), nil
 	case *query.MatchNoneQuery:
 		return roaring.New(), nil
+	case *phraseQuery:
+		if q.cache == nil {
+			return nil, errNoBits
+		}
+		slots := q.slots()
+		if len(slots) == 0 {
+			return roaring.New(), nil
+		}
+		return q.cache.phraseBits(ss, q.field, slots)
 	}
 	return nil, errNoBits
 }

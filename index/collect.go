@@ -382,6 +382,9 @@ func (t *topK) settled(bound float64) bool {
 func titleBits(q query.Query, ss *scorch.SegmentSnapshot) (*roaring.Bitmap, error) {
 	switch q := q.(type) {
 	case *phraseQuery:
+		if q.cache != nil {
+			return matchBits(q, ss)
+		}
 		var slots []*roaring.Bitmap
 		for _, alts := range q.terms {
 			var bms []*roaring.Bitmap

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
@@ -38,6 +39,10 @@ type columnCache struct {
 	// live is the segment IDs of the last snapshot seen, to drop the
 	// columns of segments merged away.
 	live []uint64
+	// phrases holds the posts of phrases, by segment ID and phraseKey,
+	// with the bytes they take (see phrasebits.go).
+	phrases     map[uint64]map[string]*roaring.Bitmap
+	phraseBytes int
 }
 
 type segEntry struct {
@@ -77,6 +82,14 @@ func (c *columnCache) forSnapshot(snap *scorch.IndexSnapshot) (*snapColumns, err
 			}
 		}
 		c.segs, c.live = keep, ids
+		for id, m := range c.phrases {
+			if !slices.Contains(ids, id) {
+				for _, bm := range m {
+					c.phraseBytes -= int(bm.GetSizeInBytes())
+				}
+				delete(c.phrases, id)
+			}
+		}
 	}
 	for i, id := range ids {
 		e := c.segs[id]

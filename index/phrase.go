@@ -23,6 +23,9 @@ import (
 type phraseQuery struct {
 	field string
 	terms [][]string
+	// cache, when set, keeps the phrase's posts per segment (see
+	// phrasebits.go): searches that need no positions score from there.
+	cache *columnCache
 }
 
 // phraseSlot is one indexed position of a phrase.
@@ -31,16 +34,10 @@ type phraseSlot struct {
 	terms []string // alternatives
 }
 
-// Searcher builds a conjunction of the positions' terms, with term vectors.
-func (q *phraseQuery) Searcher(ctx context.Context, r bindex.IndexReader, m mapping.IndexMapping, opts search.SearcherOptions) (search.Searcher, error) {
-	opts.IncludeTermVectors = true
+// slots returns the indexed positions of the phrase; leading gaps
+// constrain nothing, as in Bleve.
+func (q *phraseQuery) slots() []phraseSlot {
 	var slots []phraseSlot
-	var kids []search.Searcher
-	closeAll := func() {
-		for _, k := range kids {
-			k.Close()
-		}
-	}
 	first := -1
 	for i, alts := range q.terms {
 		var terms []string
@@ -50,13 +47,35 @@ func (q *phraseQuery) Searcher(ctx context.Context, r bindex.IndexReader, m mapp
 			}
 		}
 		if len(terms) == 0 {
-			continue // leading gaps constrain nothing, as in Bleve
+			continue
 		}
 		if first < 0 {
 			first = i
 		}
+		slots = append(slots, phraseSlot{off: uint64(i - first), terms: terms})
+	}
+	return slots
+}
+
+// Searcher builds a conjunction of the positions' terms: with term vectors
+// to check positions, or, when the search needs no positions and the
+// phrase's posts are known per segment, without, moved to those posts.
+func (q *phraseQuery) Searcher(ctx context.Context, r bindex.IndexReader, m mapping.IndexMapping, opts search.SearcherOptions) (search.Searcher, error) {
+	slots := q.slots()
+	if len(slots) == 0 {
+		return searcher.NewMatchNoneSearcher(r)
+	}
+	bits := !opts.IncludeTermVectors && q.cache != nil
+	opts.IncludeTermVectors = !bits
+	var kids []search.Searcher
+	closeAll := func() {
+		for _, k := range kids {
+			k.Close()
+		}
+	}
+	for _, sl := range slots {
 		var ts []search.Searcher
-		for _, t := range terms {
+		for _, t := range sl.terms {
 			s, err := searcher.NewTermSearcher(ctx, r, t, q.field, 1, opts)
 			if err != nil {
 				closeAll()
@@ -80,10 +99,17 @@ func (q *phraseQuery) Searcher(ctx context.Context, r bindex.IndexReader, m mapp
 			kid = d
 		}
 		kids = append(kids, kid)
-		slots = append(slots, phraseSlot{off: uint64(i - first), terms: terms})
 	}
-	if len(kids) == 0 {
-		return searcher.NewMatchNoneSearcher(r)
+	if bits {
+		s, err := q.bitsSearcher(ctx, r, opts, slots, kids)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		if s != nil {
+			s.SetQueryNorm(1 / math.Sqrt(s.Weight()))
+			return s, nil
+		}
 	}
 	conj, err := searcher.NewConjunctionSearcher(ctx, r, kids, opts)
 	if err != nil {
@@ -148,28 +174,7 @@ func (s *phraseSearcher) check(dm *search.DocumentMatch) bool {
 			}
 		}
 	}
-	slices.SortFunc(s.starts, func(a, b phraseStart) int {
-		if a.start != b.start {
-			if a.start < b.start {
-				return -1
-			}
-			return 1
-		}
-		return a.slot - b.slot
-	})
-	var found []uint64
-	for i := 0; i < len(s.starts); {
-		j, filled := i, 0
-		for ; j < len(s.starts) && s.starts[j].start == s.starts[i].start; j++ {
-			if j == i || s.starts[j].slot != s.starts[j-1].slot {
-				filled++
-			}
-		}
-		if filled == len(s.slots) {
-			found = append(found, s.starts[i].start)
-		}
-		i = j
-	}
+	found := phraseStarts(s.starts, len(s.slots))
 	if len(found) == 0 {
 		return false
 	}

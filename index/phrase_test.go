@@ -71,10 +71,16 @@ func TestPhraseMatchesBleve(t *testing.T) {
 			}
 		}
 		for _, field := range []string{"text", "title"} {
-			want := runPhrase(t, ix, query.NewMultiPhraseQuery(terms, field))
-			got := runPhrase(t, ix, &phraseQuery{field: field, terms: terms})
+			want := runPhrase(t, ix, query.NewMultiPhraseQuery(terms, field), true)
+			got := runPhrase(t, ix, &phraseQuery{field: field, terms: terms}, true)
 			if !slices.Equal(got, want) {
 				t.Errorf("%q in %s (%v):\ngot  %v\nwant %v", ph, field, terms, got, want)
+			}
+			// Without locations, from the posts found per segment.
+			want = runPhrase(t, ix, query.NewMultiPhraseQuery(terms, field), false)
+			got = runPhrase(t, ix, &phraseQuery{field: field, terms: terms, cache: ix.cols}, false)
+			if !slices.Equal(got, want) {
+				t.Errorf("%q in %s (%v), from bitmaps:\ngot  %v\nwant %v", ph, field, terms, got, want)
 			}
 			if field == "text" && len(want) > 0 {
 				tested++
@@ -86,11 +92,12 @@ func TestPhraseMatchesBleve(t *testing.T) {
 	}
 }
 
-// runPhrase returns the hits of q as strings: ID, score and locations.
-func runPhrase(t *testing.T, ix *Index, q query.Query) []string {
+// runPhrase returns the hits of q as strings: ID, score and, when asked
+// for, locations.
+func runPhrase(t *testing.T, ix *Index, q query.Query, locations bool) []string {
 	t.Helper()
 	req := bleve.NewSearchRequestOptions(q, 10000, 0, false)
-	req.IncludeLocations = true
+	req.IncludeLocations = locations
 	req.SortBy([]string{"_id"})
 	sr, err := ix.bi.SearchInContext(context.Background(), req)
 	if err != nil {
@@ -100,6 +107,9 @@ func runPhrase(t *testing.T, ix *Index, q query.Query) []string {
 	for _, h := range sr.Hits {
 		var locs []string
 		for field, tl := range h.Locations {
+			if !locations {
+				break // Bleve's phrases give them anyway
+			}
 			for term, ls := range tl {
 				for _, l := range ls {
 					locs = append(locs, fmt.Sprintf("%s:%s@%d[%d,%d]", field, term, l.Pos, l.Start, l.End))

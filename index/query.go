@@ -148,6 +148,7 @@ type builder struct {
 	an    *textAnalyzer
 	gloss *glossary
 	loc   *time.Location
+	cache *columnCache // for phrases; may be nil
 	terms int
 	// after and before bound the posts' dates, [after, before), when not
 	// zero: build leaves them to the search, which filters by its date
@@ -374,7 +375,7 @@ func (b *builder) positionsQuery(pos [][]string) query.Query {
 					terms[i] = []string{""} // a gap: a word that is not indexed
 				}
 			}
-			q = &phraseQuery{field: f, terms: terms}
+			q = &phraseQuery{field: f, terms: terms, cache: b.cache}
 		}
 		if f == "title" && b.inTitles {
 			b.titles = append(b.titles, q)

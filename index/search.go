@@ -83,7 +83,15 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.closed {
+		return nil, errClosed
+	}
 	b := &builder{an: ix.an, gloss: ix.gloss, loc: loc}
+	if !ix.exhaustive {
+		b.cache = ix.cols
+	}
 	q, err := b.build(p)
 	if err != nil {
 		return nil, err
@@ -95,12 +103,6 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	if q == nil {
 		res.Took = time.Since(start)
 		return res, nil
-	}
-
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	if ix.closed {
-		return nil, errClosed
 	}
 	// The next pages of a query, and the same query asked again, reuse
 	// its facets while the index has not changed.
