@@ -280,6 +280,9 @@ func (b *builder) build(p parsed) (query.Query, error) {
 		}
 		must = append(must, bleve.NewMatchAllQuery())
 	}
+	if len(must) == 1 && len(mustNot) == 0 {
+		return must[0], nil // a conjunction of one is a layer more per hit
+	}
 	bq := bleve.NewBooleanQuery()
 	bq.AddMust(must...)
 	if len(mustNot) > 0 {
