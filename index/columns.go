@@ -209,3 +209,26 @@ func (sc *snapColumns) at(num uint64, hint int) (int, uint64) {
 	}
 	return i, num - sc.offsets[i]
 }
+
+// warmColumns reads the columns of segments new since the last search, so
+// that the first search after a restart or a merge does not wait for them.
+func (ix *Index) warmColumns() error {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.closed {
+		return errClosed
+	}
+	ai, err := ix.bi.Advanced()
+	if err != nil {
+		return err
+	}
+	r, err := ai.Reader()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if snap, ok := r.(*scorch.IndexSnapshot); ok {
+		_, err = ix.cols.forSnapshot(snap)
+	}
+	return err
+}

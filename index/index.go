@@ -368,6 +368,9 @@ func (ix *Index) Follow(ctx context.Context, src ChangeSource, interval time.Dur
 		case n > 0:
 			ix.log.Debug("index: caught up", "posts", n, "seq", ix.Seq())
 		}
+		if err := ix.warmColumns(); err != nil && ctx.Err() == nil {
+			ix.log.Warn("index: read columns", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
