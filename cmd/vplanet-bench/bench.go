@@ -27,18 +27,23 @@ type bench struct {
 	log      *os.File // the vplanet processes' stderr
 	bin      string
 	cm       *community
-	feeds    string // feeds.txt
+	feeds    string  // feeds.txt
+	distinct []query // asked once each: see distinctQueries
 }
+
+// distinctCount is the number of distinct queries asked.
+const distinctCount = 300
 
 // report is everything measured.
 type report struct {
-	p       *params
-	machine machine
-	started time.Time
-	total   time.Duration
-	posts   int
-	jaShare float64
-	textMB  float64
+	p        *params
+	machine  machine
+	started  time.Time
+	total    time.Duration
+	posts    int
+	jaShare  float64
+	distinct int // queries asked once each
+	textMB   float64
 
 	crawl, recrawl           procResult
 	crawlSummary, recrawlSum string
@@ -52,6 +57,7 @@ type report struct {
 
 	searchLat       latency
 	searchPer       []latency // per query
+	distinctLat     latency   // the distinct queries, each asked once
 	searchRPS       float64
 	feed200RPS      float64
 	feed304RPS      float64
@@ -80,6 +86,7 @@ type groongaResult struct {
 	size      int64
 	lat       latency
 	per       []latency
+	distinct  latency
 	rps       float64
 	dict      string
 	hitCounts []int
@@ -122,6 +129,8 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 	if err := os.WriteFile(b.feeds, b.cm.feedList(), 0o644); err != nil {
 		return nil, err
 	}
+	b.distinct = distinctQueries(c, distinctCount, p.seed)
+	rep.distinct = len(b.distinct)
 	rep.posts = b.cm.posts
 	rep.jaShare = float64(b.cm.jaPosts) / float64(b.cm.posts)
 
@@ -249,6 +258,10 @@ func (b *bench) serving(ctx context.Context, rep *report, data string) error {
 		return err
 	}
 	if rep.searchLat, rep.searchPer, err = sequential(ctx, hc, urls, p.requests); err != nil {
+		return err
+	}
+	b.say("search: %d distinct queries, each once", len(b.distinct))
+	if rep.distinctLat, _, err = sequential(ctx, hc, vplanetURLs(b.distinct, s.base), len(b.distinct)); err != nil {
 		return err
 	}
 	b.say("search: %d clients for %s", p.clients, p.duration)
@@ -413,6 +426,13 @@ func (b *bench) groonga(ctx context.Context, rep *report, posts []*vplanet.Post)
 		return nil, err
 	}
 	if res.rps, err = concurrent(ctx, hc, urls, nil, http.StatusOK, b.p.clients, b.p.duration); err != nil {
+		return nil, err
+	}
+	durls := make([]string, len(b.distinct))
+	for i, q := range b.distinct {
+		durls[i] = q.groongaURL(s.base)
+	}
+	if res.distinct, _, err = sequential(ctx, hc, durls, len(durls)); err != nil {
 		return nil, err
 	}
 	return res, nil

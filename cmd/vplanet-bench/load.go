@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 )
 
 // query is one query of the mixed set, as vplanet and as Groonga ask it.
@@ -42,6 +45,15 @@ var queries = []query{
 		gFilter: `lang == "en" && published >= "2015-01-01 00:00:00" && published < "2021-01-01 00:00:00"`},
 	{kind: "sort date", q: "プラグイン", sort: "date", gQuery: "プラグイン"},
 	{kind: "filter year", q: "学校 before:2016-12-31", gQuery: "学校", gFilter: `published < "2017-01-01 00:00:00"`},
+}
+
+// vplanetURLs returns the /api/search addresses of qs on base.
+func vplanetURLs(qs []query, base string) []string {
+	out := make([]string, len(qs))
+	for i, q := range qs {
+		out[i] = q.vplanetURL(base)
+	}
+	return out
 }
 
 // vplanetURL is the /api/search address of q on base.
@@ -214,4 +226,62 @@ func etagOf(ctx context.Context, c *http.Client, u string) (string, error) {
 		return "", fmt.Errorf("GET %s: %s with ETag %q, want 200 with an ETag", u, resp.Status, etag)
 	}
 	return etag, nil
+}
+
+// distinctQueries cuts n queries from the corpus that differ from each
+// other and from the fixed set: a run of two to five kanji or katakana from
+// a Japanese sentence, or one or two words of an English one. Each is asked
+// once, so that no cache of a query's results, facets or phrases helps:
+// the long tail of what people search for.
+func distinctQueries(c *corpus, n int, seed uint64) []query {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	seen := map[string]bool{}
+	for _, q := range queries {
+		seen[q.q] = true
+	}
+	isJa := func(r rune) bool { return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Katakana, r) }
+	var out []query
+	for tries := 0; len(out) < n && tries < 100*n; tries++ {
+		var q string
+		if rng.IntN(5) < 3 && len(c.ja) > 0 {
+			s := []rune(c.ja[rng.IntN(len(c.ja))])
+			i := rng.IntN(len(s))
+			if !isJa(s[i]) {
+				continue
+			}
+			j := i
+			for j < len(s) && j-i < 2+rng.IntN(4) && isJa(s[j]) {
+				j++
+			}
+			if j-i < 2 {
+				continue
+			}
+			q = string(s[i:j])
+		} else if len(c.en) > 0 {
+			var words []string
+			for _, w := range strings.Fields(c.en[rng.IntN(len(c.en))]) {
+				w = strings.TrimFunc(w, func(r rune) bool { return !unicode.IsLetter(r) })
+				if len(w) >= 4 && strings.IndexFunc(w, func(r rune) bool { return !unicode.IsLetter(r) || r > unicode.MaxASCII }) < 0 {
+					words = append(words, strings.ToLower(w))
+				}
+			}
+			if len(words) == 0 {
+				continue
+			}
+			i := rng.IntN(len(words))
+			q = words[i]
+			if rng.IntN(3) == 0 && i+1 < len(words) {
+				q += " " + words[i+1]
+			}
+			if q == "or" || strings.Contains(q, " or") {
+				continue
+			}
+		}
+		if q == "" || seen[q] {
+			continue
+		}
+		seen[q] = true
+		out = append(out, query{kind: "distinct", q: q, gQuery: q})
+	}
+	return out
 }

@@ -145,6 +145,19 @@ func (r *report) rows() []row {
 	}
 	lat(fmt.Sprintf("Search p50, one client, /api/search (%d queries × %d kinds, snippets + facets)", p.requests, len(queries)), 50, 3*time.Millisecond)
 	lat("Search p99, one client", 99, 15*time.Millisecond)
+	dl := func(pct float64) string {
+		if len(r.distinctLat) == 0 {
+			return "—"
+		}
+		return ms(r.distinctLat.pct(pct))
+	}
+	dx := row{measure: fmt.Sprintf("Search p50 / p99, one client, %d distinct queries cut from the posts, each asked once (no cache of a query helps)", r.distinct),
+		vplanet: dl(50) + " / " + dl(99), target: "—", status: "—"}
+	if g != nil && len(g.distinct) > 0 {
+		dx.baseline = "Groonga " + ms(g.distinct.pct(50)) + " / " + ms(g.distinct.pct(99))
+		dx.ratio = fmt.Sprintf("%.2f × / %.2f ×", float64(r.distinctLat.pct(50))/float64(g.distinct.pct(50)), float64(r.distinctLat.pct(99))/float64(g.distinct.pct(99)))
+	}
+	add(dx)
 	tp := row{
 		measure: fmt.Sprintf("Search throughput, %d clients (load generator shares the %d cores)", p.clients, r.machine.cpus),
 		vplanet: fmt.Sprintf("%s req/s", num(int(r.searchRPS))),
