@@ -343,9 +343,10 @@ func (ix *Index) rankTitles(ctx context.Context, reader bindex.IndexReader, snap
 		base := cols.offsets[i]
 		it := bm.Iterator()
 		for it.HasNext() {
-			num := base + uint64(it.Next())
-			if num < last {
-				continue // visited on the way to an earlier candidate
+			local := uint64(it.Next())
+			num := base + local
+			if num < last || !pl.inRange(cols.segs[i].date[local]) {
+				continue // visited on the way to an earlier one, or filtered
 			}
 			if n++; n%checkDoneEvery == 0 {
 				if err := ctx.Err(); err != nil {
