@@ -44,6 +44,12 @@ import (
 // batchSize is the number of posts written to Bleve at once.
 const batchSize = 500
 
+// inflight is the number of batches handed to Bleve at once. Bleve analyses
+// a batch on several goroutines but then builds its segment on one and
+// waits for the disk; a second batch's analysis keeps the other cores busy
+// meanwhile.
+const inflight = 2
+
 // Options configures an Index.
 type Options struct {
 	Logger *slog.Logger
@@ -246,8 +252,9 @@ func (ix *Index) Close() error {
 var errClosed = errors.New("index: closed")
 
 // Apply indexes visible posts and deletes invisible ones, in batches, and
-// records the highest Seq applied. The Seq is written in the same batch as
-// the posts, so a crash never skips a post.
+// records the highest Seq applied. A Seq is recorded only in a batch that
+// holds, or follows, every post at or below it, so a crash never skips a
+// post.
 func (ix *Index) Apply(ctx context.Context, posts []*vplanet.Post) error {
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
@@ -260,31 +267,165 @@ func (ix *Index) apply(ctx context.Context, posts []*vplanet.Post) error {
 	if ix.closed {
 		return errClosed
 	}
+	if len(posts) == 0 {
+		return nil
+	}
+	var batches [][]*vplanet.Post
 	for len(posts) > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		n := min(len(posts), batchSize)
-		seq := ix.seq.Load()
-		b := ix.bi.NewBatch()
-		for _, p := range posts[:n] {
-			if p.Visible {
-				if err := b.Index(p.ID, newDocument(p)); err != nil {
-					return fmt.Errorf("index post %s: %w", p.ID, err)
-				}
-			} else {
-				b.Delete(p.ID)
-			}
-			seq = max(seq, p.Seq)
-		}
-		b.SetInternal(keySeq, []byte(strconv.FormatInt(seq, 10)))
-		if err := ix.bi.Batch(b); err != nil {
-			return fmt.Errorf("index batch: %w", err)
-		}
-		ix.seq.Store(seq)
+		batches = append(batches, posts[:n])
 		posts = posts[n:]
 	}
+	window := inflight
+	if repeatsID(batches) {
+		// Batches in flight together may land in either order; a post
+		// given twice must end as its last version.
+		window = 1
+	}
+	w := newSeqWatermark(ix.seq.Load(), batches)
+
+	// A batch records the highest Seq of the batches that had returned
+	// when it was made, or its own when every earlier one had: a Seq is
+	// never written beside posts still on their way in, so whatever
+	// snapshot of the index reaches the disk holds every post at or below
+	// the Seq it records.
+	sem := make(chan struct{}, window)
+	var wg sync.WaitGroup
+	recordsLast := false
+	var err error
+	for i, batch := range batches {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err != nil {
+			break
+		}
+		seq, all, failed := w.state(i)
+		if failed != nil {
+			<-sem
+			break
+		}
+		if all {
+			seq = w.top[i]
+		}
+		recordsLast = all
+		b, berr := ix.newBatch(batch, seq)
+		if berr != nil {
+			<-sem
+			err = berr
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var err error
+			if err = ix.bi.Batch(b); err != nil {
+				err = fmt.Errorf("index batch: %w", err)
+			}
+			w.done(i, err)
+		}()
+	}
+	wg.Wait()
+	seq, _, failed := w.state(len(batches))
+	ix.seq.Store(seq)
+	if err == nil {
+		err = failed
+	}
+	if err != nil || recordsLast {
+		return err
+	}
+	// The last batch went in beside others: record the Seq they reached
+	// together, now that all of them have returned.
+	b := ix.bi.NewBatch()
+	b.SetInternal(keySeq, []byte(strconv.FormatInt(seq, 10)))
+	if err := ix.bi.Batch(b); err != nil {
+		return fmt.Errorf("index batch: %w", err)
+	}
 	return nil
+}
+
+// newBatch makes the Bleve batch that indexes the visible posts, deletes the
+// invisible ones and records seq.
+func (ix *Index) newBatch(posts []*vplanet.Post, seq int64) (*bleve.Batch, error) {
+	b := ix.bi.NewBatch()
+	for _, p := range posts {
+		if p.Visible {
+			if err := b.Index(p.ID, newDocument(p)); err != nil {
+				return nil, fmt.Errorf("index post %s: %w", p.ID, err)
+			}
+		} else {
+			b.Delete(p.ID)
+		}
+	}
+	b.SetInternal(keySeq, []byte(strconv.FormatInt(seq, 10)))
+	return b, nil
+}
+
+// repeatsID reports whether a post ID occurs more than once in batches.
+func repeatsID(batches [][]*vplanet.Post) bool {
+	if len(batches) < 2 {
+		return false
+	}
+	seen := make(map[string]bool, len(batches)*batchSize)
+	for _, batch := range batches {
+		for _, p := range batch {
+			if seen[p.ID] {
+				return true
+			}
+			seen[p.ID] = true
+		}
+	}
+	return false
+}
+
+// seqWatermark follows which of an apply's batches have returned from
+// Bleve, and so the highest Seq that every returned batch covers.
+type seqWatermark struct {
+	mu       sync.Mutex
+	seq      int64   // the highest Seq of the batches returned in a row from the first
+	top      []int64 // top[i] is the highest Seq of batches 0 to i and before them
+	returned []bool
+	next     int // the first batch not yet returned
+	err      error
+}
+
+func newSeqWatermark(seq int64, batches [][]*vplanet.Post) *seqWatermark {
+	w := &seqWatermark{seq: seq, top: make([]int64, len(batches)), returned: make([]bool, len(batches))}
+	for i, batch := range batches {
+		for _, p := range batch {
+			seq = max(seq, p.Seq)
+		}
+		w.top[i] = seq
+	}
+	return w
+}
+
+// done marks batch i returned, with err if it failed.
+func (w *seqWatermark) done(i int, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		if w.err == nil {
+			w.err = err
+		}
+		return
+	}
+	w.returned[i] = true
+	for w.next < len(w.returned) && w.returned[w.next] {
+		w.seq = w.top[w.next]
+		w.next++
+	}
+}
+
+// state returns the Seq every returned batch covers, whether every batch
+// before batch i has returned, and the first error.
+func (w *seqWatermark) state(i int) (int64, bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seq, w.next >= i, w.err
 }
 
 // Seq returns the highest store Seq the index has applied.
