@@ -127,3 +127,30 @@ func TestApplyRepeatedID(t *testing.T) {
 		t.Errorf("Seq: got %d, want %d", got, want)
 	}
 }
+
+// TestCatchUpDropsStaleReadAhead moves Seq between two reads of CatchUp: the
+// changes read ahead from the old Seq must not be applied.
+func TestCatchUpDropsStaleReadAhead(t *testing.T) {
+	ctx := context.Background()
+	src := &sliceSource{}
+	for i := range 2 * changesLimit {
+		src.put(post(fmt.Sprint("p", i), "投稿", "本文"))
+	}
+	ix := openTest(t)
+	n, ahead, err := ix.catchUpOnce(ctx, src, nil)
+	if err != nil || n != changesLimit || ahead == nil {
+		t.Fatalf("first read: got %d, %v, %v; want %d posts and a read ahead", n, ahead, err, changesLimit)
+	}
+	moved := post("p1", "投稿", "本文")
+	moved.Seq = changesLimit + 10
+	if err := ix.Apply(ctx, []*vplanet.Post{moved}); err != nil {
+		t.Fatal(err)
+	}
+	n, _, err = ix.catchUpOnce(ctx, src, ahead)
+	if want := changesLimit - 10; err != nil || n != want {
+		t.Errorf("second read: got %d, %v; want the %d posts after the new Seq", n, err, want)
+	}
+	if got, want := ix.Seq(), int64(2*changesLimit); got != want {
+		t.Errorf("Seq: got %d, want %d", got, want)
+	}
+}

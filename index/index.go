@@ -449,11 +449,21 @@ type ChangeSource interface {
 
 // CatchUp applies every change after ix.Seq() until the source has none and
 // returns how many posts it applied; progress, if not nil, is called after
-// each batch with the running total.
+// each read of changes with the running total. The next changes are read
+// while the last ones are applied.
 func (ix *Index) CatchUp(ctx context.Context, src ChangeSource, progress func(applied int)) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	total := 0
+	var ahead *changes
+	defer func() {
+		if ahead != nil {
+			ahead.wait()
+		}
+	}()
 	for {
-		n, err := ix.catchUpOnce(ctx, src)
+		n, next, err := ix.catchUpOnce(ctx, src, ahead)
+		ahead = next
 		total += n
 		if err != nil {
 			return total, err
@@ -467,27 +477,71 @@ func (ix *Index) CatchUp(ctx context.Context, src ChangeSource, progress func(ap
 	}
 }
 
-// catchUpOnce applies one batch of changes, holding writeMu from reading
-// Seq to recording the new one.
-func (ix *Index) catchUpOnce(ctx context.Context, src ChangeSource) (int, error) {
+// changesLimit is the number of changes CatchUp reads at once: enough for
+// several batches in flight together.
+const changesLimit = 4 * batchSize
+
+// changes is a read of changes from a source, made in the background.
+type changes struct {
+	after int64
+	done  chan struct{}
+	posts []*vplanet.Post
+	err   error
+}
+
+func readAhead(ctx context.Context, src ChangeSource, after int64) *changes {
+	c := &changes{after: after, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		c.posts, c.err = src.Changes(ctx, after, changesLimit)
+	}()
+	return c
+}
+
+func (c *changes) wait() ([]*vplanet.Post, error) {
+	<-c.done
+	return c.posts, c.err
+}
+
+// catchUpOnce applies one read of changes, holding writeMu from reading Seq
+// to recording the new one. It takes the changes read ahead if they follow
+// the Seq it finds, and returns the read it starts of the changes after
+// these.
+func (ix *Index) catchUpOnce(ctx context.Context, src ChangeSource, ahead *changes) (int, *changes, error) {
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
 	after := ix.seq.Load()
-	posts, err := src.Changes(ctx, after, batchSize)
+	var posts []*vplanet.Post
+	var err error
+	if ahead != nil {
+		posts, err = ahead.wait()
+		if ahead.after != after {
+			// Another writer moved Seq since the read began.
+			posts, err = nil, nil
+			ahead = nil
+		}
+	}
+	if ahead == nil {
+		posts, err = src.Changes(ctx, after, changesLimit)
+	}
 	if err != nil {
-		return 0, fmt.Errorf("catch up after seq %d: %w", after, err)
+		return 0, nil, fmt.Errorf("catch up after seq %d: %w", after, err)
 	}
 	if len(posts) == 0 {
-		return 0, nil
+		return 0, nil, nil
+	}
+	var next *changes
+	if last := posts[len(posts)-1].Seq; len(posts) == changesLimit && last > after {
+		next = readAhead(ctx, src, last)
 	}
 	if err := ix.apply(ctx, posts); err != nil {
-		return 0, fmt.Errorf("catch up after seq %d: %w", after, err)
+		return 0, next, fmt.Errorf("catch up after seq %d: %w", after, err)
 	}
 	if ix.seq.Load() == after {
 		// A source that returns posts without advancing would loop forever.
-		return 0, fmt.Errorf("catch up after seq %d: source returned %d posts without a higher seq", after, len(posts))
+		return 0, next, fmt.Errorf("catch up after seq %d: source returned %d posts without a higher seq", after, len(posts))
 	}
-	return len(posts), nil
+	return len(posts), next, nil
 }
 
 // Follow calls CatchUp every interval, and whenever poke receives, until ctx
