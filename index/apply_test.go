@@ -3,9 +3,11 @@ package index
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	bleveindex "github.com/blevesearch/bleve_index_api"
@@ -152,5 +154,45 @@ func TestCatchUpDropsStaleReadAhead(t *testing.T) {
 	}
 	if got, want := ix.Seq(), int64(2*changesLimit); got != want {
 		t.Errorf("Seq: got %d, want %d", got, want)
+	}
+}
+
+// TestRebuildPersisted rebuilds an index, whose new index takes batches
+// without waiting for the disk, and reopens it: every post must be there,
+// and the live index must be back to waiting for the disk.
+func TestRebuildPersisted(t *testing.T) {
+	const n = 3*changesLimit + 77
+	src := &sliceSource{}
+	for i := range n {
+		src.put(post(fmt.Sprint("p", i), "投稿", fmt.Sprint("本文 ", i)))
+	}
+	dir := filepath.Join(t.TempDir(), "index")
+	ix, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Rebuild(context.Background(), src, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := os.ReadFile(filepath.Join(dir, "index_meta.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(meta), "unsafe_batch") {
+		t.Errorf("index_meta.json keeps unsafe_batch: %s", meta)
+	}
+	ix, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if got, want := ix.Seq(), int64(n); got != want {
+		t.Errorf("Seq after reopen: got %d, want %d", got, want)
+	}
+	if got, _ := ix.DocCount(); got != n {
+		t.Errorf("DocCount after reopen: got %d, want %d", got, n)
 	}
 }
