@@ -113,7 +113,7 @@ func Open(dir string, opts Options) (*Index, error) {
 	if err := ix.repair(); err != nil {
 		return nil, err
 	}
-	bi, seq, err := ix.openDir(dir, false)
+	bi, seq, err := ix.openDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -162,21 +162,18 @@ func exists(path string) bool {
 }
 
 // openDir opens the index in dir, creating it (or recreating it when its
-// mapping version differs), and returns it with its recorded Seq. An unsafe
-// index returns from a batch before the batch is on disk; Bleve keeps the
-// configuration an index is created with, so it is created safe and only
-// opened unsafe.
-func (ix *Index) openDir(dir string, unsafe bool) (bleve.Index, int64, error) {
+// mapping version differs), and returns it with its recorded Seq.
+func (ix *Index) openDir(dir string) (bleve.Index, int64, error) {
 	cfg := map[string]interface{}{"bolt_timeout": ix.timeout.String()}
 	if exists(dir) {
-		bi, err := bleve.OpenUsing(dir, map[string]interface{}{"bolt_timeout": cfg["bolt_timeout"], "unsafe_batch": unsafe})
+		bi, err := bleve.OpenUsing(dir, cfg)
 		if errors.Is(err, bleve.ErrorIndexMetaMissing) {
 			// A crash while the index was being created: start again.
 			ix.log.Warn("index: recreating an index that was never finished", "dir", dir)
 			if err := os.RemoveAll(dir); err != nil {
 				return nil, 0, fmt.Errorf("remove index %s: %w", dir, err)
 			}
-			return ix.openDir(dir, unsafe)
+			return ix.openDir(dir)
 		}
 		if err != nil {
 			return nil, 0, openError(dir, err)
@@ -213,12 +210,6 @@ func (ix *Index) openDir(dir string, unsafe bool) (bleve.Index, int64, error) {
 	if err := bi.Batch(b); err != nil {
 		bi.Close()
 		return nil, 0, fmt.Errorf("create index %s: %w", dir, err)
-	}
-	if unsafe {
-		if err := bi.Close(); err != nil {
-			return nil, 0, fmt.Errorf("create index %s: %w", dir, err)
-		}
-		return ix.openDir(dir, unsafe)
 	}
 	return bi, 0, nil
 }
@@ -594,9 +585,7 @@ func (ix *Index) Rebuild(ctx context.Context, src ChangeSource, progress func(ap
 		return fmt.Errorf("rebuild index: %w", err)
 	}
 	nx := &Index{dir: newDir, opts: ix.opts, log: ix.log, an: ix.an, gloss: ix.gloss, timeout: ix.timeout}
-	// The new index is discarded if a crash interrupts the rebuild, so its
-	// batches need not wait for the disk; it is persisted before the swap.
-	bi, _, err := nx.openDir(newDir, true)
+	bi, _, err := nx.openDir(newDir)
 	if err != nil {
 		return fmt.Errorf("rebuild index: %w", err)
 	}
@@ -627,9 +616,6 @@ func (ix *Index) Rebuild(ctx context.Context, src ChangeSource, progress func(ap
 		return fail(err)
 	}
 	report(n + m)
-	if err := nx.persist(ctx); err != nil {
-		return fail(err)
-	}
 	if err := nx.Close(); err != nil {
 		return fail(err)
 	}
@@ -650,7 +636,7 @@ func (ix *Index) Rebuild(ctx context.Context, src ChangeSource, progress func(ap
 	if swapErr != nil {
 		ix.repair()
 	}
-	bi, seq, err := ix.openDir(ix.dir, false)
+	bi, seq, err := ix.openDir(ix.dir)
 	if err != nil {
 		ix.closed = true
 		return fmt.Errorf("rebuild index: reopen: %w", err)
@@ -665,33 +651,6 @@ func (ix *Index) Rebuild(ctx context.Context, src ChangeSource, progress func(ap
 	}
 	ix.log.Info("index: rebuilt", "posts", n+m, "seq", seq)
 	return nil
-}
-
-// persist waits until everything applied to the index is on disk: an
-// unsafe index's batches return before that, and Close does not wait for
-// it.
-func (ix *Index) persist(ctx context.Context) error {
-	persisted := make(chan error, 1)
-	b := ix.bi.NewBatch()
-	b.SetInternal(keySeq, []byte(strconv.FormatInt(ix.seq.Load(), 10)))
-	b.SetPersistedCallback(func(err error) {
-		select {
-		case persisted <- err:
-		default:
-		}
-	})
-	if err := ix.bi.Batch(b); err != nil {
-		return fmt.Errorf("persist index: %w", err)
-	}
-	select {
-	case err := <-persisted:
-		if err != nil {
-			return fmt.Errorf("persist index: %w", err)
-		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Rebuilding reports whether a Rebuild runs, and how many posts it has
