@@ -20,7 +20,7 @@ import (
 func TestApplySeqNeverAhead(t *testing.T) {
 	const n = 8*batchSize + 123
 	dir := filepath.Join(t.TempDir(), "index")
-	ix, err := Open(dir, Options{})
+	ix, err := Open(dir, Options{InFlight: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,17 @@ func TestApplyRepeatedID(t *testing.T) {
 	}
 	again := post("p7", "書き直した投稿", "zebracorn")
 	posts = append(posts, again)
-	ix := openTest(t, posts...)
+	for i, p := range posts {
+		p.Seq = int64(i + 1)
+	}
+	ix, err := Open(filepath.Join(t.TempDir(), "index"), Options{InFlight: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if err := ix.Apply(context.Background(), posts); err != nil {
+		t.Fatal(err)
+	}
 	if got, want := ids(t, ix, Request{Query: "zebracorn"}), []string{"p7"}; !slices.Equal(got, want) {
 		t.Errorf("search for the later version: got %v, want %v", got, want)
 	}
@@ -164,7 +174,7 @@ func TestRebuildPersisted(t *testing.T) {
 		src.put(post(fmt.Sprint("p", i), "投稿", fmt.Sprint("本文 ", i)))
 	}
 	dir := filepath.Join(t.TempDir(), "index")
-	ix, err := Open(dir, Options{})
+	ix, err := Open(dir, Options{InFlight: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -165,7 +165,7 @@ func BenchmarkIndex(b *testing.B) {
 	analyzer(b)
 	posts := synthPosts(b, benchPosts(b))
 	benchIndexing(b, posts, func(dir string) error {
-		ix, err := Open(dir, Options{})
+		ix, err := Open(dir, Options{InFlight: 2})
 		if err != nil {
 			return err
 		}
@@ -196,7 +196,7 @@ func BenchmarkRebuild(b *testing.B) {
 	var elapsed time.Duration
 	var cpu time.Duration
 	for b.Loop() {
-		ix, err := Open(filepath.Join(b.TempDir(), "index"), Options{})
+		ix, err := Open(filepath.Join(b.TempDir(), "index"), Options{InFlight: 2})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -44,12 +44,6 @@ import (
 // batchSize is the number of posts written to Bleve at once.
 const batchSize = 500
 
-// inflight is the number of batches handed to Bleve at once. Bleve analyses
-// a batch on several goroutines but then builds its segment on one and
-// waits for the disk; a second batch's analysis keeps the other cores busy
-// meanwhile.
-const inflight = 2
-
 // Options configures an Index.
 type Options struct {
 	Logger *slog.Logger
@@ -59,6 +53,12 @@ type Options struct {
 	// GlossaryFile names an operator's glossary, read in addition to the
 	// built-in one (same format as glossary.txt); "" means none.
 	GlossaryFile string
+	// InFlight is the number of batches handed to Bleve at once; 0 means
+	// one. Bleve analyses a batch on several goroutines but builds its
+	// segment on one: a second batch's analysis keeps the other cores busy
+	// meanwhile, for about half again the memory. Under a tight memory
+	// limit the collector takes back more than that gains.
+	InFlight int
 }
 
 // Index is a Bleve index of posts that follows the store. It is safe for
@@ -276,8 +276,8 @@ func (ix *Index) apply(ctx context.Context, posts []*vplanet.Post) error {
 		batches = append(batches, posts[:n])
 		posts = posts[n:]
 	}
-	window := inflight
-	if repeatsID(batches) {
+	window := max(ix.opts.InFlight, 1)
+	if window > 1 && repeatsID(batches) {
 		// Batches in flight together may land in either order; a post
 		// given twice must end as its last version.
 		window = 1
