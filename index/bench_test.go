@@ -165,7 +165,7 @@ func BenchmarkIndex(b *testing.B) {
 	analyzer(b)
 	posts := synthPosts(b, benchPosts(b))
 	benchIndexing(b, posts, func(dir string) error {
-		ix, err := Open(dir, Options{})
+		ix, err := Open(dir, Options{InFlight: 2})
 		if err != nil {
 			return err
 		}
@@ -185,6 +185,36 @@ func BenchmarkIndex(b *testing.B) {
 		b.ReportMetric((cpuTime()-cpu0).Seconds()/wall.Seconds(), "cores")
 		return ix.Close()
 	})
+}
+
+// BenchmarkRebuild measures Rebuild from a store-like source, as vplanet
+// reindex runs it: reading the changes, applying them, swapping the index
+// in.
+func BenchmarkRebuild(b *testing.B) {
+	analyzer(b)
+	s, n := newSynth(b), benchPosts(b)
+	var elapsed time.Duration
+	var cpu time.Duration
+	for b.Loop() {
+		ix, err := Open(filepath.Join(b.TempDir(), "index"), Options{InFlight: 2})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpu0, start := cpuTime(), time.Now()
+		if err := ix.Rebuild(context.Background(), synthSource{s, n}, nil); err != nil {
+			b.Fatal(err)
+		}
+		elapsed += time.Since(start)
+		cpu += cpuTime() - cpu0
+		if got, _ := ix.DocCount(); got != uint64(n) {
+			b.Fatalf("DocCount after rebuild: got %d, want %d", got, n)
+		}
+		if err := ix.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/elapsed.Seconds(), "posts/s")
+	b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "cores")
 }
 
 // BenchmarkIndexNaive is the baseline issue 7 compares with: Bleve's default

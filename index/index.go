@@ -53,6 +53,12 @@ type Options struct {
 	// GlossaryFile names an operator's glossary, read in addition to the
 	// built-in one (same format as glossary.txt); "" means none.
 	GlossaryFile string
+	// InFlight is the number of batches handed to Bleve at once; 0 means
+	// one. Bleve analyses a batch on several goroutines but builds its
+	// segment on one: a second batch's analysis keeps the other cores busy
+	// meanwhile, for about half again the memory. Under a tight memory
+	// limit the collector takes back more than that gains.
+	InFlight int
 }
 
 // Index is a Bleve index of posts that follows the store. It is safe for
@@ -249,8 +255,9 @@ func (ix *Index) Close() error {
 var errClosed = errors.New("index: closed")
 
 // Apply indexes visible posts and deletes invisible ones, in batches, and
-// records the highest Seq applied. The Seq is written in the same batch as
-// the posts, so a crash never skips a post.
+// records the highest Seq applied. A Seq is recorded only in a batch that
+// holds, or follows, every post at or below it, so a crash never skips a
+// post.
 func (ix *Index) Apply(ctx context.Context, posts []*vplanet.Post) error {
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
@@ -263,31 +270,165 @@ func (ix *Index) apply(ctx context.Context, posts []*vplanet.Post) error {
 	if ix.closed {
 		return errClosed
 	}
+	if len(posts) == 0 {
+		return nil
+	}
+	var batches [][]*vplanet.Post
 	for len(posts) > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		n := min(len(posts), batchSize)
-		seq := ix.seq.Load()
-		b := ix.bi.NewBatch()
-		for _, p := range posts[:n] {
-			if p.Visible {
-				if err := b.Index(p.ID, newDocument(p)); err != nil {
-					return fmt.Errorf("index post %s: %w", p.ID, err)
-				}
-			} else {
-				b.Delete(p.ID)
-			}
-			seq = max(seq, p.Seq)
-		}
-		b.SetInternal(keySeq, []byte(strconv.FormatInt(seq, 10)))
-		if err := ix.bi.Batch(b); err != nil {
-			return fmt.Errorf("index batch: %w", err)
-		}
-		ix.seq.Store(seq)
+		batches = append(batches, posts[:n])
 		posts = posts[n:]
 	}
+	window := max(ix.opts.InFlight, 1)
+	if window > 1 && repeatsID(batches) {
+		// Batches in flight together may land in either order; a post
+		// given twice must end as its last version.
+		window = 1
+	}
+	w := newSeqWatermark(ix.seq.Load(), batches)
+
+	// A batch records the highest Seq of the batches that had returned
+	// when it was made, or its own when every earlier one had: a Seq is
+	// never written beside posts still on their way in, so whatever
+	// snapshot of the index reaches the disk holds every post at or below
+	// the Seq it records.
+	sem := make(chan struct{}, window)
+	var wg sync.WaitGroup
+	recordsLast := false
+	var err error
+	for i, batch := range batches {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err != nil {
+			break
+		}
+		seq, all, failed := w.state(i)
+		if failed != nil {
+			<-sem
+			break
+		}
+		if all {
+			seq = w.top[i]
+		}
+		recordsLast = all
+		b, berr := ix.newBatch(batch, seq)
+		if berr != nil {
+			<-sem
+			err = berr
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var err error
+			if err = ix.bi.Batch(b); err != nil {
+				err = fmt.Errorf("index batch: %w", err)
+			}
+			w.done(i, err)
+		}()
+	}
+	wg.Wait()
+	seq, _, failed := w.state(len(batches))
+	ix.seq.Store(seq)
+	if err == nil {
+		err = failed
+	}
+	if err != nil || recordsLast {
+		return err
+	}
+	// The last batch went in beside others: record the Seq they reached
+	// together, now that all of them have returned.
+	b := ix.bi.NewBatch()
+	b.SetInternal(keySeq, []byte(strconv.FormatInt(seq, 10)))
+	if err := ix.bi.Batch(b); err != nil {
+		return fmt.Errorf("index batch: %w", err)
+	}
 	return nil
+}
+
+// newBatch makes the Bleve batch that indexes the visible posts, deletes the
+// invisible ones and records seq.
+func (ix *Index) newBatch(posts []*vplanet.Post, seq int64) (*bleve.Batch, error) {
+	b := ix.bi.NewBatch()
+	for _, p := range posts {
+		if p.Visible {
+			if err := b.Index(p.ID, newDocument(p)); err != nil {
+				return nil, fmt.Errorf("index post %s: %w", p.ID, err)
+			}
+		} else {
+			b.Delete(p.ID)
+		}
+	}
+	b.SetInternal(keySeq, []byte(strconv.FormatInt(seq, 10)))
+	return b, nil
+}
+
+// repeatsID reports whether a post ID occurs more than once in batches.
+func repeatsID(batches [][]*vplanet.Post) bool {
+	if len(batches) < 2 {
+		return false
+	}
+	seen := make(map[string]bool, len(batches)*batchSize)
+	for _, batch := range batches {
+		for _, p := range batch {
+			if seen[p.ID] {
+				return true
+			}
+			seen[p.ID] = true
+		}
+	}
+	return false
+}
+
+// seqWatermark follows which of an apply's batches have returned from
+// Bleve, and so the highest Seq that every returned batch covers.
+type seqWatermark struct {
+	mu       sync.Mutex
+	seq      int64   // the highest Seq of the batches returned in a row from the first
+	top      []int64 // top[i] is the highest Seq of batches 0 to i and before them
+	returned []bool
+	next     int // the first batch not yet returned
+	err      error
+}
+
+func newSeqWatermark(seq int64, batches [][]*vplanet.Post) *seqWatermark {
+	w := &seqWatermark{seq: seq, top: make([]int64, len(batches)), returned: make([]bool, len(batches))}
+	for i, batch := range batches {
+		for _, p := range batch {
+			seq = max(seq, p.Seq)
+		}
+		w.top[i] = seq
+	}
+	return w
+}
+
+// done marks batch i returned, with err if it failed.
+func (w *seqWatermark) done(i int, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		if w.err == nil {
+			w.err = err
+		}
+		return
+	}
+	w.returned[i] = true
+	for w.next < len(w.returned) && w.returned[w.next] {
+		w.seq = w.top[w.next]
+		w.next++
+	}
+}
+
+// state returns the Seq every returned batch covers, whether every batch
+// before batch i has returned, and the first error.
+func (w *seqWatermark) state(i int) (int64, bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seq, w.next >= i, w.err
 }
 
 // Seq returns the highest store Seq the index has applied.
@@ -311,11 +452,21 @@ type ChangeSource interface {
 
 // CatchUp applies every change after ix.Seq() until the source has none and
 // returns how many posts it applied; progress, if not nil, is called after
-// each batch with the running total.
+// each read of changes with the running total. The next changes are read
+// while the last ones are applied.
 func (ix *Index) CatchUp(ctx context.Context, src ChangeSource, progress func(applied int)) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	total := 0
+	var ahead *changes
+	defer func() {
+		if ahead != nil {
+			ahead.wait()
+		}
+	}()
 	for {
-		n, err := ix.catchUpOnce(ctx, src)
+		n, next, err := ix.catchUpOnce(ctx, src, ahead)
+		ahead = next
 		total += n
 		if err != nil {
 			return total, err
@@ -329,27 +480,71 @@ func (ix *Index) CatchUp(ctx context.Context, src ChangeSource, progress func(ap
 	}
 }
 
-// catchUpOnce applies one batch of changes, holding writeMu from reading
-// Seq to recording the new one.
-func (ix *Index) catchUpOnce(ctx context.Context, src ChangeSource) (int, error) {
+// changesLimit is the number of changes CatchUp reads at once: enough for
+// several batches in flight together.
+const changesLimit = 4 * batchSize
+
+// changes is a read of changes from a source, made in the background.
+type changes struct {
+	after int64
+	done  chan struct{}
+	posts []*vplanet.Post
+	err   error
+}
+
+func readAhead(ctx context.Context, src ChangeSource, after int64) *changes {
+	c := &changes{after: after, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		c.posts, c.err = src.Changes(ctx, after, changesLimit)
+	}()
+	return c
+}
+
+func (c *changes) wait() ([]*vplanet.Post, error) {
+	<-c.done
+	return c.posts, c.err
+}
+
+// catchUpOnce applies one read of changes, holding writeMu from reading Seq
+// to recording the new one. It takes the changes read ahead if they follow
+// the Seq it finds, and returns the read it starts of the changes after
+// these.
+func (ix *Index) catchUpOnce(ctx context.Context, src ChangeSource, ahead *changes) (int, *changes, error) {
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
 	after := ix.seq.Load()
-	posts, err := src.Changes(ctx, after, batchSize)
+	var posts []*vplanet.Post
+	var err error
+	if ahead != nil {
+		posts, err = ahead.wait()
+		if ahead.after != after {
+			// Another writer moved Seq since the read began.
+			posts, err = nil, nil
+			ahead = nil
+		}
+	}
+	if ahead == nil {
+		posts, err = src.Changes(ctx, after, changesLimit)
+	}
 	if err != nil {
-		return 0, fmt.Errorf("catch up after seq %d: %w", after, err)
+		return 0, nil, fmt.Errorf("catch up after seq %d: %w", after, err)
 	}
 	if len(posts) == 0 {
-		return 0, nil
+		return 0, nil, nil
+	}
+	var next *changes
+	if last := posts[len(posts)-1].Seq; len(posts) == changesLimit && last > after {
+		next = readAhead(ctx, src, last)
 	}
 	if err := ix.apply(ctx, posts); err != nil {
-		return 0, fmt.Errorf("catch up after seq %d: %w", after, err)
+		return 0, next, fmt.Errorf("catch up after seq %d: %w", after, err)
 	}
 	if ix.seq.Load() == after {
 		// A source that returns posts without advancing would loop forever.
-		return 0, fmt.Errorf("catch up after seq %d: source returned %d posts without a higher seq", after, len(posts))
+		return 0, next, fmt.Errorf("catch up after seq %d: source returned %d posts without a higher seq", after, len(posts))
 	}
-	return len(posts), nil
+	return len(posts), next, nil
 }
 
 // Follow calls CatchUp every interval, and whenever poke receives, until ctx

@@ -111,7 +111,8 @@ func TestApplyDeletesInvisible(t *testing.T) {
 func TestCatchUpAndReopen(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "index")
 	src := &sliceSource{}
-	for i := range 1234 {
+	const n = 2*changesLimit + 234
+	for i := range n {
 		src.put(post(fmt.Sprint("p", i), fmt.Sprint("投稿 ", i), "重複排除の話"))
 	}
 	ix, err := Open(dir, Options{})
@@ -119,12 +120,12 @@ func TestCatchUpAndReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	var calls []int
-	n, err := ix.CatchUp(context.Background(), src, func(applied int) { calls = append(calls, applied) })
+	got, err := ix.CatchUp(context.Background(), src, func(applied int) { calls = append(calls, applied) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 1234 || !slices.Equal(calls, []int{500, 1000, 1234}) {
-		t.Errorf("CatchUp: got %d %v, want 1234 [500 1000 1234]", n, calls)
+	if want := []int{changesLimit, 2 * changesLimit, n}; got != n || !slices.Equal(calls, want) {
+		t.Errorf("CatchUp: got %d %v, want %d %v", got, calls, n, want)
 	}
 	src.put(post("p7", "消えた", "x"))
 	src.posts[len(src.posts)-1].Visible = false
@@ -139,15 +140,15 @@ func TestCatchUpAndReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ix.Close()
-	if got, want := ix.Seq(), int64(1235); got != want {
+	if got, want := ix.Seq(), int64(n+1); got != want {
 		t.Errorf("Seq after reopen: got %d, want %d", got, want)
 	}
-	if got, _ := ix.DocCount(); got != 1233 {
-		t.Errorf("DocCount after reopen: got %d, want 1233", got)
+	if got, _ := ix.DocCount(); got != n-1 {
+		t.Errorf("DocCount after reopen: got %d, want %d", got, n-1)
 	}
 	res, err := ix.Search(context.Background(), Request{Query: "重複排除"})
-	if err != nil || res.Total != 1233 {
-		t.Errorf("search after reopen: got %v, %v; want 1233 hits", res, err)
+	if err != nil || res.Total != n-1 {
+		t.Errorf("search after reopen: got %v, %v; want %d hits", res, err, n-1)
 	}
 }
 

@@ -151,7 +151,7 @@ func openLocal(ctx context.Context, cfg *config, env *cmdEnv, catchUp bool) (*cl
 	if err != nil {
 		return nil, nil, err
 	}
-	ix, err := cfg.openIndex(log)
+	ix, err := cfg.openIndex(log, 1)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -227,7 +227,10 @@ func runReindex(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	defer db.Close()
-	ix, err := cfg.openIndex(log)
+	// Two batches in flight: a rebuild's own process has no memory limit
+	// to keep, and the second batch's analysis fills the core that Bleve
+	// leaves idle while it builds a segment.
+	ix, err := cfg.openIndex(log, 2)
 	if err != nil {
 		return fmt.Errorf("reindex: %w", err)
 	}

@@ -104,9 +104,10 @@ func (cfg *config) indexPath() string  { return filepath.Join(cfg.data, "index")
 func (cfg *config) lockPath() string   { return filepath.Join(cfg.data, "crawl.lock") }
 func (cfg *config) serverPath() string { return filepath.Join(cfg.data, "server.json") }
 
-// openIndex opens the index in the data directory with the glossary.
-func (cfg *config) openIndex(log *slog.Logger) (*index.Index, error) {
-	return index.Open(cfg.indexPath(), index.Options{Logger: log, GlossaryFile: cfg.glossary})
+// openIndex opens the index in the data directory with the glossary,
+// applying inFlight batches at once (see index.Options).
+func (cfg *config) openIndex(log *slog.Logger, inFlight int) (*index.Index, error) {
+	return index.Open(cfg.indexPath(), index.Options{Logger: log, GlossaryFile: cfg.glossary, InFlight: inFlight})
 }
 
 // openStore opens the store in the data directory, saying where it looked

@@ -72,7 +72,9 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	if err := cfg.syncFeeds(ctx, db, log); err != nil {
 		return err
 	}
-	ix, err := cfg.openIndex(log)
+	// One batch at a time: under serve's memory limit the collector takes
+	// back more than a second batch in flight gains.
+	ix, err := cfg.openIndex(log, 1)
 	if err != nil {
 		if errors.Is(err, vplanet.ErrLocked) {
 			return fmt.Errorf("%w (is another vplanet serve running on %s?)", err, cfg.data)
