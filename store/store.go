@@ -565,10 +565,13 @@ func (db *DB) RecentPosts(ctx context.Context, f vplanet.PostFilter) ([]*vplanet
 }
 
 // Changes returns the posts whose Seq is above after, in Seq order, at most
-// limit of them. The index follows the store with it: it indexes the visible
-// ones and deletes the others.
+// limit of them, without their HTML Content. The index follows the store with
+// it: it indexes the visible ones (from their Text) and deletes the others.
 func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]*vplanet.Post, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p JOIN feeds f ON f.id = p.feed_id
+	// The Content is about half of a post, and SQLite reads a column's
+	// overflow pages only when it is asked for.
+	cols := strings.Replace(postColumns, "p.content,", "'',", 1)
+	rows, err := db.db.QueryContext(ctx, `SELECT `+cols+` FROM posts p JOIN feeds f ON f.id = p.feed_id
 		WHERE p.seq > ? ORDER BY p.seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: changes after %d: %w", after, err)

@@ -92,6 +92,9 @@ func TestSyncFeeds(t *testing.T) {
 	if len(changes) != 1 || changes[0].ID != "p1" || changes[0].Visible {
 		t.Fatalf("changes after removal = %+v, want p1 invisible", changes)
 	}
+	if c := changes[0]; c.Text != "text p1" || c.Content != "" || c.BlogSlug == "" {
+		t.Errorf("change = text %q, content %q, blog %q; want the text and blog without the HTML content", c.Text, c.Content, c.BlogSlug)
+	}
 	if n, _ := db.CountPosts(ctx); n != 0 {
 		t.Errorf("visible posts = %d, want 0", n)
 	}
