@@ -41,6 +41,9 @@ import (
 	"vplanet"
 )
 
+// maxSegmentPosts bounds the posts Bleve merges into one segment.
+const maxSegmentPosts = 20000
+
 // batchSize is the number of posts written to Bleve at once.
 const batchSize = 500
 
@@ -167,7 +170,14 @@ func exists(path string) bool {
 // openDir opens the index in dir, creating it (or recreating it when its
 // mapping version differs), and returns it with its recorded Seq.
 func (ix *Index) openDir(dir string) (bleve.Index, int64, error) {
-	cfg := map[string]interface{}{"bolt_timeout": ix.timeout.String()}
+	cfg := map[string]interface{}{
+		"bolt_timeout": ix.timeout.String(),
+		// A merge reads every page of the segments it merges, and those
+		// pages count in the process's memory until the kernel needs them
+		// back; segments of at most maxSegmentPosts keep the largest merge
+		// to a fraction of the index.
+		"scorchMergePlanOptions": map[string]interface{}{"MaxSegmentSize": maxSegmentPosts},
+	}
 	if exists(dir) {
 		bi, err := bleve.OpenUsing(dir, cfg)
 		if errors.Is(err, bleve.ErrorIndexMetaMissing) {
