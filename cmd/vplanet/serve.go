@@ -40,7 +40,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	fs.StringVar(&cfg.schedule, "schedule", "@every 30m", "crawl `schedule`: a cron spec (\"*/30 * * * *\", \"@hourly\", \"CRON_TZ=Asia/Tokyo 0 7 * * *\"); \"off\" to only serve")
 	fs.StringVar(&cfg.baseURL, "base-url", "", "public `URL` for absolute links (default: from each request)")
 	fs.StringVar(&cfg.tz, "tz", "Local", "time `zone` for dates and after:/before: (\"Asia/Tokyo\")")
-	cfg.addMemoryLimit(fs, 320)
+	cfg.addMemoryLimit(fs, 256)
 	fs.IntVar(&cfg.rate, "search-per-minute", 600, "searches a client address may make per minute (-1: no limit); behind a proxy all clients share one address")
 	if err := parseFlags(fs, env, args); err != nil {
 		return err
