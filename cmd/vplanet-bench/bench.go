@@ -63,6 +63,8 @@ type report struct {
 	feed304RPS      float64
 	serveRSS        int64
 	serveRSSIndexed int64 // VmHWM once every post was indexed, before the loads
+	serveAnon       int64 // the largest RssAnon seen
+	serveFile       int64 // the largest RssFile seen
 	indexSize       int64
 	storeSize       int64
 	hitCounts       []int
@@ -282,6 +284,7 @@ func (b *bench) serving(ctx context.Context, rep *report, data string) error {
 		return err
 	}
 	rep.serveRSS = s.stop()
+	rep.serveAnon, rep.serveFile = s.anon.Load(), s.file.Load()
 	s = nil
 	rep.indexSize = dirSize(filepath.Join(data, "index"))
 	rep.storeSize = dirSize(data) - rep.indexSize

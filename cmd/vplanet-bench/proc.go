@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -92,6 +93,38 @@ type serveProc struct {
 	started time.Time
 	done    chan struct{}
 	err     error
+	// The largest RssAnon (private memory: the Go heap, the dictionary)
+	// and RssFile (pages of mapped files: the index segments, the binary)
+	// seen, sampled every 50 ms; the kernel takes file pages back when it
+	// needs memory, private memory it cannot.
+	anon, file atomic.Int64
+}
+
+// sample records s's RssAnon and RssFile until it exits.
+func (s *serveProc) sample() {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			for name, peak := range map[string]*atomic.Int64{"RssAnon:": &s.anon, "RssFile:": &s.file} {
+				if v, ok := strings.CutPrefix(line, name); ok {
+					kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+					if kb*1024 > peak.Load() {
+						peak.Store(kb * 1024)
+					}
+				}
+			}
+		}
+	}
 }
 
 // startServe starts vplanet serve on data and waits until it records its
@@ -112,6 +145,7 @@ func startServe(ctx context.Context, logf io.Writer, bin, data, feeds string) (*
 		s.err = s.cmd.Wait()
 		close(s.done)
 	}()
+	go s.sample()
 	for {
 		var rec struct {
 			Addr string `json:"addr"`
