@@ -44,6 +44,14 @@ type DB struct {
 	path string
 	now  func() time.Time
 
+	// writing holds the turn of this process's write transactions. SQLite
+	// lets one writer in at a time anyway, but writers waiting in its busy
+	// handler poll instead of queueing: with the crawler's many workers
+	// saving at once, one of them could wait past busy_timeout and fail
+	// (seen at 1,000 feeds of 100 posts). Queued here, they wait their
+	// turn, and busy_timeout is left to cover other processes.
+	writing chan struct{}
+
 	// The visible posts at a change sequence: counting them takes a scan
 	// (9 ms at 100,000 posts), and health checks and metrics ask often.
 	countMu  sync.Mutex
@@ -73,7 +81,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	db := &DB{db: sqlDB, path: path, now: time.Now}
+	db := &DB{db: sqlDB, path: path, now: time.Now, writing: make(chan struct{}, 1)}
 	if err := db.migrate(ctx); err != nil {
 		sqlDB.Close()
 		return nil, db.writeError("open", err)
@@ -131,6 +139,12 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // inTx runs fn in a transaction, committing when it returns nil.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	select {
+	case db.writing <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-db.writing }()
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
