@@ -284,7 +284,7 @@ func (b *bench) serving(ctx context.Context, rep *report, data string) error {
 		return err
 	}
 	rep.serveRSS = s.stop()
-	rep.serveAnon, rep.serveFile = s.anon.Load(), s.file.Load()
+	rep.serveAnon, rep.serveFile = s.mem.anon.Load(), s.mem.file.Load()
 	s = nil
 	rep.indexSize = dirSize(filepath.Join(data, "index"))
 	rep.storeSize = dirSize(data) - rep.indexSize

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -49,7 +48,7 @@ func buildBinary(ctx context.Context, root, dir string) (string, error) {
 // procResult is what a finished command took.
 type procResult struct {
 	Wall   time.Duration
-	MaxRSS int64 // bytes, from wait4's rusage
+	MaxRSS int64 // bytes: the largest VmHWM seen (see memPeaks)
 	Stdout string
 }
 
@@ -61,22 +60,61 @@ func runProc(ctx context.Context, logf io.Writer, bin string, args ...string) (p
 	cmd.Stderr = logf
 	fmt.Fprintf(logf, "$ vplanet %s\n", strings.Join(args, " "))
 	start := time.Now()
-	err := cmd.Run()
-	res := procResult{Wall: time.Since(start), Stdout: stdout.String(), MaxRSS: maxRSS(cmd.ProcessState)}
+	if err := cmd.Start(); err != nil {
+		return procResult{}, fmt.Errorf("vplanet %s: %w", args[0], err)
+	}
+	done := make(chan struct{})
+	var mem memPeaks
+	go mem.watch(cmd.Process.Pid, done)
+	err := cmd.Wait()
+	close(done)
+	res := procResult{Wall: time.Since(start), Stdout: stdout.String(), MaxRSS: mem.hwm.Load()}
 	if err != nil {
 		return res, fmt.Errorf("vplanet %s: %w (log: %s)", args[0], err, logName(logf))
 	}
 	return res, nil
 }
 
-func maxRSS(ps *os.ProcessState) int64 {
-	if ps == nil {
-		return 0
+// memPeaks are the largest memory figures of a process, read from
+// /proc/PID/status every 50 ms: VmHWM (its peak RSS), RssAnon (private
+// memory: the Go heap, the dictionary) and RssFile (pages of mapped files:
+// the index segments, the binary), which the kernel takes back when it
+// needs memory. wait4's ru_maxrss cannot be used: Linux carries the peak of
+// the process image an exec replaces into the new one, and os/exec starts
+// a child from a copy of the harness, which holds the whole community.
+type memPeaks struct {
+	hwm, anon, file atomic.Int64
+}
+
+// watch samples pid until done closes.
+func (m *memPeaks) watch(pid int, done <-chan struct{}) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		m.sample(pid)
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
 	}
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss * 1024 // kilobytes on Linux
+}
+
+func (m *memPeaks) sample(pid int) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return
 	}
-	return 0
+	for _, line := range strings.Split(string(b), "\n") {
+		for name, peak := range map[string]*atomic.Int64{"VmHWM:": &m.hwm, "RssAnon:": &m.anon, "RssFile:": &m.file} {
+			if v, ok := strings.CutPrefix(line, name); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+				if kb*1024 > peak.Load() {
+					peak.Store(kb * 1024)
+				}
+			}
+		}
+	}
 }
 
 func logName(w io.Writer) string {
@@ -93,38 +131,7 @@ type serveProc struct {
 	started time.Time
 	done    chan struct{}
 	err     error
-	// The largest RssAnon (private memory: the Go heap, the dictionary)
-	// and RssFile (pages of mapped files: the index segments, the binary)
-	// seen, sampled every 50 ms; the kernel takes file pages back when it
-	// needs memory, private memory it cannot.
-	anon, file atomic.Int64
-}
-
-// sample records s's RssAnon and RssFile until it exits.
-func (s *serveProc) sample() {
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-t.C:
-		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			for name, peak := range map[string]*atomic.Int64{"RssAnon:": &s.anon, "RssFile:": &s.file} {
-				if v, ok := strings.CutPrefix(line, name); ok {
-					kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-					if kb*1024 > peak.Load() {
-						peak.Store(kb * 1024)
-					}
-				}
-			}
-		}
-	}
+	mem     memPeaks
 }
 
 // startServe starts vplanet serve on data and waits until it records its
@@ -145,7 +152,7 @@ func startServe(ctx context.Context, logf io.Writer, bin, data, feeds string) (*
 		s.err = s.cmd.Wait()
 		close(s.done)
 	}()
-	go s.sample()
+	go s.mem.watch(s.cmd.Process.Pid, s.done)
 	for {
 		var rec struct {
 			Addr string `json:"addr"`
@@ -217,23 +224,12 @@ func (s *serveProc) waitHealth(ctx context.Context, c *http.Client, limit time.D
 // peakRSS reads the process's high-water resident set size from
 // /proc/PID/status (VmHWM), in bytes.
 func (s *serveProc) peakRSS() int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
+	s.mem.sample(s.cmd.Process.Pid)
+	return s.mem.hwm.Load()
 }
 
-// stop ends serve with SIGTERM and returns its peak RSS, the larger of
-// VmHWM just before and wait4's figure after.
+// stop ends serve with SIGTERM and returns its peak RSS, the VmHWM last
+// seen before it exited.
 func (s *serveProc) stop() int64 {
 	peak := s.peakRSS()
 	s.cmd.Process.Signal(syscall.SIGTERM)
@@ -243,7 +239,7 @@ func (s *serveProc) stop() int64 {
 		s.cmd.Process.Kill()
 		<-s.done
 	}
-	return max(peak, maxRSS(s.cmd.ProcessState))
+	return max(peak, s.mem.hwm.Load())
 }
 
 // dirSize is the bytes of the files under dir.
