@@ -71,20 +71,7 @@ func TestApplySeqNeverAhead(t *testing.T) {
 	if got, want := ix.Seq(), int64(n); got != want {
 		t.Errorf("Seq: got %d, want %d", got, want)
 	}
-	if err := ix.Close(); err != nil {
-		t.Fatal(err)
-	}
-	ix, err = Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix.Close()
-	if got, want := ix.Seq(), int64(n); got != want {
-		t.Errorf("Seq after reopen: got %d, want %d", got, want)
-	}
-	if got, _ := ix.DocCount(); got != n {
-		t.Errorf("DocCount after reopen: got %d, want %d", got, n)
-	}
+	reopenHolds(t, ix, dir, n)
 }
 
 // countIDs returns how many of ids the snapshot r holds.
@@ -181,10 +168,17 @@ func TestRebuildPersisted(t *testing.T) {
 	if err := ix.Rebuild(context.Background(), src, nil); err != nil {
 		t.Fatal(err)
 	}
+	reopenHolds(t, ix, dir, n)
+}
+
+// reopenHolds closes ix, opens dir again and checks that it holds n posts
+// up to Seq n.
+func reopenHolds(t *testing.T, ix *Index, dir string, n int) {
+	t.Helper()
 	if err := ix.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ix, err = Open(dir, Options{})
+	ix, err := Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +186,7 @@ func TestRebuildPersisted(t *testing.T) {
 	if got, want := ix.Seq(), int64(n); got != want {
 		t.Errorf("Seq after reopen: got %d, want %d", got, want)
 	}
-	if got, _ := ix.DocCount(); got != n {
+	if got, _ := ix.DocCount(); got != uint64(n) {
 		t.Errorf("DocCount after reopen: got %d, want %d", got, n)
 	}
 }

@@ -78,24 +78,19 @@ func matchBits(q query.Query, ss *scorch.SegmentSnapshot) (*roaring.Bitmap, erro
 }
 
 func orBits(qs []query.Query, ss *scorch.SegmentSnapshot) (*roaring.Bitmap, error) {
-	bms := make([]*roaring.Bitmap, 0, len(qs))
-	for _, q := range qs {
-		bm, err := matchBits(q, ss)
-		if err != nil {
-			return nil, err
-		}
-		bms = append(bms, bm)
-	}
-	if len(bms) == 1 {
-		return bms[0], nil
-	}
-	return roaring.FastOr(bms...), nil
+	return combineBits(qs, ss, roaring.FastOr)
 }
 
 func andBits(qs []query.Query, ss *scorch.SegmentSnapshot) (*roaring.Bitmap, error) {
 	if len(qs) == 0 {
 		return allBits(ss), nil
 	}
+	return combineBits(qs, ss, roaring.FastAnd)
+}
+
+// combineBits combines the bitmaps of qs with op; one bitmap is returned
+// as it is, not copied.
+func combineBits(qs []query.Query, ss *scorch.SegmentSnapshot, op func(...*roaring.Bitmap) *roaring.Bitmap) (*roaring.Bitmap, error) {
 	bms := make([]*roaring.Bitmap, 0, len(qs))
 	for _, q := range qs {
 		bm, err := matchBits(q, ss)
@@ -107,7 +102,7 @@ func andBits(qs []query.Query, ss *scorch.SegmentSnapshot) (*roaring.Bitmap, err
 	if len(bms) == 1 {
 		return bms[0], nil
 	}
-	return roaring.FastAnd(bms...), nil
+	return op(bms...), nil
 }
 
 // allBits returns the segment's live documents.
