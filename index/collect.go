@@ -14,12 +14,14 @@ import (
 	bindex "github.com/blevesearch/bleve_index_api"
 )
 
-// A search visits every hit to count it, rank it and count its facets, but
-// returns only one page. collect does that visit with as little per hit as
-// it can: the searcher scores without match locations, the date and facet
-// values come from the snapshot's columns, and the best hits are kept in a
-// heap of plain values. Only the page's hits are then looked up again, by
-// document number, for their IDs and the locations that highlighting needs.
+// A search counts every hit and its facets and ranks them, but returns only
+// one page. collect does that with as little per hit as it can: hits are
+// counted from postings bitmaps where it can, the date and facet values
+// come from the snapshot's columns, searchers score without match
+// locations, only the hits that can reach the page are scored when that is
+// known, and the best are kept in a heap of plain values. Only the page's
+// hits are then looked up again, by document number, for their IDs and the
+// locations that highlighting needs.
 
 // checkDoneEvery is how many hits pass between looks at the context.
 const checkDoneEvery = 1024
@@ -203,7 +205,7 @@ func (ix *Index) collect(ctx context.Context, pl plan) (*collected, error) {
 	}
 	res := &collected{}
 	top := &topK{h: make([]ranked, 0, min(pl.k, 1024)), k: pl.k, byDate: pl.byDate || len(pl.titles) == 0}
-	ranked := false
+	done := false // top holds the page
 	if !pl.exhaustive {
 		counted, err := countBits(ctx, snap, cols, pl, res, top)
 		if err != nil {
@@ -212,21 +214,21 @@ func (ix *Index) collect(ctx context.Context, pl plan) (*collected, error) {
 		switch {
 		case !counted:
 		case top.byDate:
-			ranked = true
+			done = true
 			ix.paths.byDate.Add(1)
 		default:
 			pl.facets = false // counted
-			if ranked, err = ix.rankTitles(ctx, reader, snap, cols, pl, top); err != nil {
+			if done, err = ix.rankTitles(ctx, reader, snap, cols, pl, top); err != nil {
 				return nil, err
 			}
-			if ranked {
+			if done {
 				ix.paths.titles.Add(1)
 			} else {
 				top.h = top.h[:0]
 			}
 		}
 	}
-	if !ranked {
+	if !done {
 		ix.paths.all.Add(1)
 		if err := ix.scoreAll(ctx, reader, cols, pl, res, top); err != nil {
 			return nil, err
