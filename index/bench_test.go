@@ -347,36 +347,22 @@ func BenchmarkSearchByDate(b *testing.B) {
 	benchSearch(b, Request{Query: "クラスタ", Sort: "date", Facets: true})
 }
 
-// BenchmarkSearchTermCold is BenchmarkSearchTerm with its facets counted
-// every time, as for a query asked for the first time.
-func BenchmarkSearchTermCold(b *testing.B) {
-	benchSearchFacets(b, Request{Query: "クラスタ", Facets: true}, true)
-}
-
 // BenchmarkSearchNoFacets is BenchmarkSearchTerm without facets: the
 // difference is what facets cost.
 func BenchmarkSearchNoFacets(b *testing.B) { benchSearch(b, Request{Query: "クラスタ"}) }
 
-// BenchmarkSearchNextPage is BenchmarkSearchTerm's second page, whose facets
-// are the first page's.
+// BenchmarkSearchNextPage is BenchmarkSearchTerm's second page.
 func BenchmarkSearchNextPage(b *testing.B) {
 	benchSearch(b, Request{Query: "クラスタ", Offset: 10, Facets: true})
 }
 
-// benchSearch measures a search as the server makes it: facets (reused
-// from the previous time), and a snippet and a highlighted title for each
-// hit.
-func benchSearch(b *testing.B, r Request) { benchSearchFacets(b, r, false) }
-
-// benchSearchFacets is benchSearch; cold counts the facets every time.
-func benchSearchFacets(b *testing.B, r Request, cold bool) {
+// benchSearch measures a search as the server makes it: facets, and a
+// snippet and a highlighted title for each hit.
+func benchSearch(b *testing.B, r Request) {
 	ix, s := benchIndex(b)
 	posts := map[string]*vplanet.Post{}
 	b.ResetTimer()
 	for b.Loop() {
-		if cold {
-			ix.facets = facetCache{}
-		}
 		res, err := ix.Search(context.Background(), r)
 		if err != nil {
 			b.Fatal(err)
@@ -444,10 +430,6 @@ func BenchmarkScale(b *testing.B) {
 		}
 		for i := 0; i < 100*len(queries); i++ {
 			r := queries[i%len(queries)]
-			if r.Offset == 0 {
-				// A first page computes its facets; a next page reuses them.
-				ix.facets = facetCache{}
-			}
 			t := time.Now()
 			res, err := ix.Search(context.Background(), r)
 			d := time.Since(t)

@@ -40,7 +40,6 @@ func TestCollectMatchesExhaustive(t *testing.T) {
 	search := func(r Request, exhaustive bool) *Result {
 		t.Helper()
 		ix.exhaustive = exhaustive
-		ix.facets = facetCache{}
 		res, err := ix.Search(ctx, r)
 		if err != nil {
 			t.Fatalf("%q: %v", r.Query, err)

@@ -87,7 +87,6 @@ type Index struct {
 	closed bool
 
 	seq        atomic.Int64
-	facets     facetCache
 	exhaustive bool // score every hit: see plan.exhaustive
 	paths      searchPaths
 	rebuilding atomic.Bool

@@ -435,9 +435,9 @@ func TestDateFilterLocation(t *testing.T) {
 	}
 }
 
-// TestFacetsCached checks that the facets reused for a query's next page
-// are the first page's, and that a change to the index renews them.
-func TestFacetsCached(t *testing.T) {
+// TestFacetsOfPagesAndChanges checks that a query's next page has the
+// first page's facets, and that a change to the index shows in them.
+func TestFacetsOfPagesAndChanges(t *testing.T) {
 	var posts []*vplanet.Post
 	for i := range 15 {
 		p := post(fmt.Sprint("p", i), "vSAN", "x")

@@ -55,7 +55,6 @@ func TestRanking(t *testing.T) {
 			// next ones reuse its facets and order a window of hits.
 			for _, facets := range []bool{false, true} {
 				for _, limit := range []int{100, 10, 5, 3} {
-					ix.facets = facetCache{}
 					var got []string
 					for off := 0; off < len(tc.want)+limit; off += limit {
 						got = append(got, ids(t, ix, Request{Query: tc.query, Limit: limit, Offset: off, Facets: facets})...)

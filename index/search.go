@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/blevesearch/bleve/v2/search"
@@ -104,19 +103,7 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		res.Took = time.Since(start)
 		return res, nil
 	}
-	// The next pages of a query, and the same query asked again, reuse
-	// its facets while the index has not changed.
-	facetKey := r.Query + "\x00" + loc.String()
-	seq := ix.seq.Load()
-	countFacets := false
-	if r.Facets {
-		if f, ok := ix.facets.get(facetKey, seq); ok {
-			res.Facets = f
-		} else {
-			countFacets = true
-		}
-	}
-	pl := plan{q: q, offset: r.Offset, k: r.Offset + r.Limit, byDate: r.Sort == "date", facets: countFacets,
+	pl := plan{q: q, offset: r.Offset, k: r.Offset + r.Limit, byDate: r.Sort == "date", facets: r.Facets,
 		titles: b.titles, bound: b.bound, exhaustive: ix.exhaustive}
 	if !b.after.IsZero() || !b.before.IsZero() {
 		pl.dated, pl.from, pl.to = true, math.MinInt64, math.MaxInt64
@@ -131,9 +118,8 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", r.Query, err)
 	}
-	if countFacets {
+	if r.Facets {
 		res.Facets = c.facets
-		ix.facets.put(facetKey, seq, res.Facets)
 	}
 	res.Total = c.total
 	res.Hits = c.hits
@@ -198,45 +184,4 @@ func sortFacets(out map[string][]FacetCount) {
 		})
 		out[name] = counts[:min(len(counts), maxFacetValues)]
 	}
-}
-
-// facetCache keeps the facets of recent queries for one Seq of the index.
-type facetCache struct {
-	mu  sync.Mutex
-	seq int64
-	m   map[string]map[string][]FacetCount
-}
-
-// maxCachedFacets bounds the queries whose facets are kept.
-const maxCachedFacets = 512
-
-// get returns a copy of the facets of key at seq.
-func (c *facetCache) get(key string, seq int64) (map[string][]FacetCount, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	f, ok := c.m[key]
-	if !ok || c.seq != seq {
-		return nil, false
-	}
-	out := make(map[string][]FacetCount, len(f))
-	for k, v := range f {
-		out[k] = slices.Clone(v)
-	}
-	return out, true
-}
-
-func (c *facetCache) put(key string, seq int64, f map[string][]FacetCount) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.seq != seq || len(c.m) >= maxCachedFacets {
-		c.seq, c.m = seq, nil
-	}
-	if c.m == nil {
-		c.m = map[string]map[string][]FacetCount{}
-	}
-	out := make(map[string][]FacetCount, len(f))
-	for k, v := range f {
-		out[k] = slices.Clone(v)
-	}
-	c.m[key] = out
 }
