@@ -180,25 +180,17 @@ type plan struct {
 
 // collect runs a plan on a snapshot of the index. The caller holds ix.mu.
 //
-// It counts the hits (and their facets) from the postings bitmaps when the
-// query has no phrase. Ranking by date needs nothing more. Ranking by
-// relevance first scores the posts with a query word in their title,
-// which are few: when k of them score bound or more, no other post can
-// reach the page. Otherwise, and for phrases, every hit is scored.
+// It counts the hits (and their facets) from the postings bitmaps when
+// every part of the query has them (see matchBits). Ranking by date needs
+// nothing more. Ranking by relevance first scores the posts with a query
+// word in their title, which are few: when k of them score bound or more,
+// no other post can reach the page. Otherwise every hit is scored.
 func (ix *Index) collect(ctx context.Context, pl plan) (*collected, error) {
-	ai, err := ix.bi.Advanced()
+	snap, err := ix.snapshot()
 	if err != nil {
 		return nil, err
 	}
-	reader, err := ai.Reader()
-	if err != nil {
-		return nil, err
-	}
-	defer reader.Close()
-	snap, ok := reader.(*scorch.IndexSnapshot)
-	if !ok {
-		return nil, errors.New("index: not a scorch index")
-	}
+	defer snap.Close()
 	cols, err := ix.cols.forSnapshot(snap)
 	if err != nil {
 		return nil, err
@@ -218,7 +210,7 @@ func (ix *Index) collect(ctx context.Context, pl plan) (*collected, error) {
 			ix.paths.byDate.Add(1)
 		default:
 			pl.facets = false // counted
-			if done, err = ix.rankTitles(ctx, reader, snap, cols, pl, top); err != nil {
+			if done, err = ix.rankTitles(ctx, snap, cols, pl, top); err != nil {
 				return nil, err
 			}
 			if done {
@@ -230,7 +222,7 @@ func (ix *Index) collect(ctx context.Context, pl plan) (*collected, error) {
 	}
 	if !done {
 		ix.paths.all.Add(1)
-		if err := ix.scoreAll(ctx, reader, cols, pl, res, top); err != nil {
+		if err := ix.scoreAll(ctx, snap, cols, pl, res, top); err != nil {
 			return nil, err
 		}
 	}
@@ -241,13 +233,13 @@ func (ix *Index) collect(ctx context.Context, pl plan) (*collected, error) {
 		res.hits = []Hit{}
 		return res, nil
 	}
-	locs, err := ix.locate(ctx, reader, pl.q, page)
+	locs, err := ix.locate(ctx, snap, pl.q, page)
 	if err != nil {
 		return nil, err
 	}
 	res.hits = make([]Hit, 0, len(page))
 	for _, r := range page {
-		id, err := reader.ExternalID(bindex.NewIndexInternalID(nil, r.num))
+		id, err := snap.ExternalID(bindex.NewIndexInternalID(nil, r.num))
 		if err != nil {
 			return nil, err
 		}
@@ -263,8 +255,8 @@ func (pl *plan) inRange(date int64) bool {
 
 // countBits counts the hits of pl and their facets, and offers them to top
 // by date when top ranks by date, from the postings bitmaps of each
-// segment. It reports false, having done nothing, when the query needs
-// positions.
+// segment. It reports false, having done nothing, when a part of the query
+// has no bitmaps.
 func countBits(ctx context.Context, snap *scorch.IndexSnapshot, cols *snapColumns, pl plan, res *collected, top *topK) (bool, error) {
 	segs := snap.Segments()
 	bms := make([]*roaring.Bitmap, len(segs))
@@ -313,31 +305,24 @@ func countBits(ctx context.Context, snap *scorch.IndexSnapshot, cols *snapColumn
 // whose title has one of the words. It reports whether that settles the
 // page: top is full and its last hit scores bound or more, which no other
 // post reaches.
-func (ix *Index) rankTitles(ctx context.Context, reader bindex.IndexReader, snap *scorch.IndexSnapshot, cols *snapColumns, pl plan, top *topK) (bool, error) {
-	// Candidates: the posts with any of the words' terms in the title. A
-	// title phrase counts its terms' posts, more than it matches, which
-	// only adds posts that are then scored exactly.
+func (ix *Index) rankTitles(ctx context.Context, snap *scorch.IndexSnapshot, cols *snapColumns, pl plan, top *topK) (bool, error) {
+	// Candidates: the posts whose title matches one of the words.
 	var cands []*roaring.Bitmap
 	for _, ss := range snap.Segments() {
-		var bms []*roaring.Bitmap
-		for _, t := range pl.titles {
-			bm, err := titleBits(t, ss)
-			if err != nil {
-				return false, err
-			}
-			bms = append(bms, bm)
+		bm, err := orBits(pl.titles, ss)
+		if errors.Is(err, errNoBits) {
+			return false, nil
 		}
-		cands = append(cands, roaring.FastOr(bms...))
+		if err != nil {
+			return false, err
+		}
+		cands = append(cands, bm)
 	}
-	s, err := pl.q.Searcher(ctx, reader, ix.bi.Mapping(), search.SearcherOptions{})
+	s, sctx, err := ix.searcher(ctx, snap, pl.q, false, 1)
 	if err != nil {
 		return false, err
 	}
 	defer s.Close()
-	sctx := &search.SearchContext{
-		DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize()+1, 0),
-		IndexReader:       reader,
-	}
 	id := bindex.NewIndexInternalID(nil, 0)
 	var last uint64 // the next global number not yet visited
 	n := 0
@@ -380,48 +365,14 @@ func (t *topK) settled(bound float64) bool {
 	return len(t.h) == t.k && t.h[0].score >= bound
 }
 
-// titleBits returns the posts of ss whose title has the terms of q, a
-// title term, alternatives or phrase, at any position.
-func titleBits(q query.Query, ss *scorch.SegmentSnapshot) (*roaring.Bitmap, error) {
-	switch q := q.(type) {
-	case *phraseQuery:
-		if q.cache != nil {
-			return matchBits(q, ss)
-		}
-		var slots []*roaring.Bitmap
-		for _, alts := range q.terms {
-			var bms []*roaring.Bitmap
-			for _, t := range alts {
-				if t == "" {
-					continue
-				}
-				bm, err := termBits(ss, q.field, t)
-				if err != nil {
-					return nil, err
-				}
-				bms = append(bms, bm)
-			}
-			if len(bms) > 0 {
-				slots = append(slots, roaring.FastOr(bms...))
-			}
-		}
-		return roaring.FastAnd(slots...), nil
-	}
-	return matchBits(q, ss)
-}
-
 // scoreAll scores every hit of pl, counting them and their facets, and
 // offers them to top.
 func (ix *Index) scoreAll(ctx context.Context, reader bindex.IndexReader, cols *snapColumns, pl plan, res *collected, top *topK) error {
-	s, err := pl.q.Searcher(ctx, reader, ix.bi.Mapping(), search.SearcherOptions{})
+	s, sctx, err := ix.searcher(ctx, reader, pl.q, false, 1)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	sctx := &search.SearchContext{
-		DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize()+1, 0),
-		IndexReader:       reader,
-	}
 	var fc *facetCounter
 	if pl.facets {
 		fc = newFacetCounter(cols)
@@ -463,15 +414,11 @@ func (ix *Index) scoreAll(ctx context.Context, reader bindex.IndexReader, cols *
 // locate runs q again over the documents of page alone, with term vectors,
 // and returns where each matched.
 func (ix *Index) locate(ctx context.Context, reader bindex.IndexReader, q query.Query, page []ranked) (map[uint64]search.FieldTermLocationMap, error) {
-	s, err := q.Searcher(ctx, reader, ix.bi.Mapping(), search.SearcherOptions{IncludeTermVectors: true})
+	s, sctx, err := ix.searcher(ctx, reader, q, true, len(page))
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
-	sctx := &search.SearchContext{
-		DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize()+len(page), 0),
-		IndexReader:       reader,
-	}
 	nums := make([]uint64, len(page))
 	for i, r := range page {
 		nums[i] = r.num
@@ -492,4 +439,37 @@ func (ix *Index) locate(ctx context.Context, reader bindex.IndexReader, q query.
 		}
 	}
 	return out, nil
+}
+
+// searcher returns q's searcher on reader, with match locations when
+// locations is set, and a context whose pool also holds held matches the
+// caller keeps.
+func (ix *Index) searcher(ctx context.Context, reader bindex.IndexReader, q query.Query, locations bool, held int) (search.Searcher, *search.SearchContext, error) {
+	s, err := q.Searcher(ctx, reader, ix.bi.Mapping(), search.SearcherOptions{IncludeTermVectors: locations})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, &search.SearchContext{
+		DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize()+held, 0),
+		IndexReader:       reader,
+	}, nil
+}
+
+// snapshot returns the index's current snapshot, which the caller closes.
+// The caller holds ix.mu.
+func (ix *Index) snapshot() (*scorch.IndexSnapshot, error) {
+	ai, err := ix.bi.Advanced()
+	if err != nil {
+		return nil, err
+	}
+	r, err := ai.Reader()
+	if err != nil {
+		return nil, err
+	}
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		r.Close()
+		return nil, errors.New("index: not a scorch index")
+	}
+	return snap, nil
 }

@@ -218,17 +218,11 @@ func (ix *Index) warmColumns() error {
 	if ix.closed {
 		return errClosed
 	}
-	ai, err := ix.bi.Advanced()
+	snap, err := ix.snapshot()
 	if err != nil {
 		return err
 	}
-	r, err := ai.Reader()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	if snap, ok := r.(*scorch.IndexSnapshot); ok {
-		_, err = ix.cols.forSnapshot(snap)
-	}
+	defer snap.Close()
+	_, err = ix.cols.forSnapshot(snap)
 	return err
 }
