@@ -125,16 +125,25 @@ func termBits(ss *scorch.SegmentSnapshot, field, term string) (*roaring.Bitmap, 
 	if err != nil {
 		return nil, err
 	}
+	return postingsBits(pl), nil
+}
+
+// postingsBits returns the documents of a postings list; the bitmap may be
+// the list's own and must not be changed.
+func postingsBits(pl segment.PostingsList) *roaring.Bitmap {
 	it := pl.Iterator(false, false, false, nil)
-	opt, ok := it.(segment.OptimizablePostingsIterator)
-	if !ok {
-		return nil, errNoBits
+	if opt, ok := it.(segment.OptimizablePostingsIterator); ok {
+		if n, ok := opt.DocNum1Hit(); ok {
+			return roaring.BitmapOf(uint32(n))
+		}
+		if bm := opt.ActualBitmap(); bm != nil {
+			return bm
+		}
+		return roaring.New()
 	}
-	if n, ok := opt.DocNum1Hit(); ok {
-		return roaring.BitmapOf(uint32(n)), nil
+	bm := roaring.New()
+	for p, err := it.Next(); p != nil && err == nil; p, err = it.Next() {
+		bm.Add(uint32(p.Number()))
 	}
-	if bm := opt.ActualBitmap(); bm != nil {
-		return bm, nil
-	}
-	return roaring.New(), nil
+	return bm
 }

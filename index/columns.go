@@ -138,12 +138,13 @@ func (c *columnCache) read(seg segment.Segment) (*segColumns, error) {
 		case "date":
 			cols.date[doc] = parseDateKey(string(term))
 		case "facet":
-			name, value, _ := strings.Cut(string(term), ":")
+			t := string(term)
+			name, value, _ := strings.Cut(t, ":")
 			switch name {
 			case "blog":
-				cols.blog[doc] = c.intern("blog:"+value, &c.blogs, value)
+				cols.blog[doc] = c.intern(t, &c.blogs, value)
 			case "lang":
-				cols.lang[doc] = uint8(min(c.intern("lang:"+value, &c.langs, value), math.MaxUint8))
+				cols.lang[doc] = uint8(min(c.intern(t, &c.langs, value), math.MaxUint8))
 			case "year":
 				y, _ := strconv.Atoi(value)
 				cols.year[doc] = uint16(max(0, min(y, math.MaxUint16)))
@@ -197,7 +198,7 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// at returns the segment columns and local number of global document num;
+// at returns the segment and the local number of global document num;
 // hint is the segment of the previous call, since hits come in order.
 func (sc *snapColumns) at(num uint64, hint int) (int, uint64) {
 	i := hint

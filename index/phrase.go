@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/searcher"
@@ -65,7 +66,8 @@ func (q *phraseQuery) Searcher(ctx context.Context, r bindex.IndexReader, m mapp
 	if len(slots) == 0 {
 		return searcher.NewMatchNoneSearcher(r)
 	}
-	bits := !opts.IncludeTermVectors && q.cache != nil
+	snap, isSnap := r.(*scorch.IndexSnapshot)
+	bits := !opts.IncludeTermVectors && q.cache != nil && isSnap
 	opts.IncludeTermVectors = !bits
 	var kids []search.Searcher
 	closeAll := func() {
@@ -101,15 +103,13 @@ func (q *phraseQuery) Searcher(ctx context.Context, r bindex.IndexReader, m mapp
 		kids = append(kids, kid)
 	}
 	if bits {
-		s, err := q.bitsSearcher(ctx, r, opts, slots, kids)
+		s, err := q.bitsSearcher(ctx, snap, opts, slots, kids)
 		if err != nil {
 			closeAll()
 			return nil, err
 		}
-		if s != nil {
-			s.SetQueryNorm(1 / math.Sqrt(s.Weight()))
-			return s, nil
-		}
+		s.SetQueryNorm(1 / math.Sqrt(s.Weight()))
+		return s, nil
 	}
 	conj, err := searcher.NewConjunctionSearcher(ctx, r, kids, opts)
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/upsidedown"
+	"github.com/blevesearch/bleve/v2/index/upsidedown/store/boltdb"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 
@@ -126,3 +128,27 @@ func runPhrase(t *testing.T, ix *Index, q query.Query, locations bool) []string 
 func round(f float64) float64 { return math.Round(f*1e9) / 1e9 }
 
 var _ search.Searcher = (*phraseSearcher)(nil)
+
+// TestPhraseOnOtherIndexes checks that a phrase asked with its bitmap
+// cache set still checks positions on an index that is not a scorch
+// snapshot, where no segment bitmaps exist.
+func TestPhraseOnOtherIndexes(t *testing.T) {
+	bi, err := bleve.NewUsing(filepath.Join(t.TempDir(), "ud"), newMapping(), upsidedown.Name, boltdb.Name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bi.Close()
+	for id, text := range map[string]string{"hit": "the monitoring rules apply", "miss": "rules for monitoring"} {
+		if err := bi.Index(id, newDocument(post(id, "t", text))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := &phraseQuery{field: "text", terms: [][]string{{"monitor"}, {"rule"}}, cache: newColumnCache()}
+	sr, err := bi.Search(bleve.NewSearchRequest(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sr.Hits) != 1 || sr.Hits[0].ID != "hit" {
+		t.Errorf("hits %v, want only the post with the phrase", sr.Hits)
+	}
+}

@@ -100,10 +100,10 @@ func findPhrase(seg segment.Segment, field string, slots []phraseSlot) (*roaring
 			if err != nil {
 				return nil, err
 			}
-			bms = append(bms, postingsBitmap(pl))
+			bms = append(bms, postingsBits(pl))
 			alts[i] = append(alts[i], &alt{it: pl.Iterator(true, false, true, nil)})
 		}
-		bm := roaring.FastOr(bms...)
+		bm := roaring.FastOr(bms...) // a new bitmap, even of one
 		if cands == nil {
 			cands = bm
 		} else {
@@ -151,25 +151,6 @@ func findPhrase(seg segment.Segment, field string, slots []phraseSlot) (*roaring
 	return out, nil
 }
 
-// postingsBitmap returns the documents of a postings list.
-func postingsBitmap(pl segment.PostingsList) *roaring.Bitmap {
-	it := pl.Iterator(false, false, false, nil)
-	if opt, ok := it.(segment.OptimizablePostingsIterator); ok {
-		if n, ok := opt.DocNum1Hit(); ok {
-			return roaring.BitmapOf(uint32(n))
-		}
-		if bm := opt.ActualBitmap(); bm != nil {
-			return bm.Clone()
-		}
-		return roaring.New()
-	}
-	bm := roaring.New()
-	for p, err := it.Next(); p != nil && err == nil; p, err = it.Next() {
-		bm.Add(uint32(p.Number()))
-	}
-	return bm
-}
-
 // phraseStarts sorts starts and returns the positions where every one of
 // n slots begins the phrase.
 func phraseStarts(starts []phraseStart, n int) []uint64 {
@@ -211,13 +192,9 @@ type phraseBitsSearcher struct {
 	count   uint64
 }
 
-// bitsSearcher returns the searcher of a phrase whose bitmaps the cache
-// can give for every segment of r, or nil when r is no scorch snapshot.
-func (q *phraseQuery) bitsSearcher(ctx context.Context, r bindex.IndexReader, opts search.SearcherOptions, slots []phraseSlot, kids []search.Searcher) (search.Searcher, error) {
-	snap, ok := r.(*scorch.IndexSnapshot)
-	if !ok {
-		return nil, nil
-	}
+// bitsSearcher returns the searcher of a phrase from the bitmaps the cache
+// gives for every segment of snap, with kids, the searchers of its slots.
+func (q *phraseQuery) bitsSearcher(ctx context.Context, snap *scorch.IndexSnapshot, opts search.SearcherOptions, slots []phraseSlot, kids []search.Searcher) (search.Searcher, error) {
 	s := &phraseBitsSearcher{id: bindex.NewIndexInternalID(nil, 0)}
 	var running uint64
 	for _, ss := range snap.Segments() {
@@ -230,7 +207,7 @@ func (q *phraseQuery) bitsSearcher(ctx context.Context, r bindex.IndexReader, op
 		s.count += bm.GetCardinality()
 		running += ss.Segment().Count()
 	}
-	conj, err := searcher.NewConjunctionSearcher(ctx, r, kids, opts)
+	conj, err := searcher.NewConjunctionSearcher(ctx, snap, kids, opts)
 	if err != nil {
 		return nil, err
 	}
