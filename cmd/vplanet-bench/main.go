@@ -20,10 +20,12 @@
 // empty store; an all-304 re-crawl; `vplanet serve` started on the filled
 // store until /healthz first answers 200 and until every post is indexed
 // (lag 0); search latency through /api/search, one client over a mixed set
-// of queries (p50, p99), and throughput with -clients concurrent clients
+// of queries (p50, p99) and over distinct queries cut from the posts, each
+// asked once, and throughput with -clients concurrent clients
 // (the load generator runs in this process and shares the cores: the
 // table says so); /feed.atom answering 200 and, with If-None-Match, 304;
-// serve's peak RSS (VmHWM) and the index size; `vplanet reindex`; serve's
+// serve's peak RSS (VmHWM), its largest private memory and mapped file
+// pages, and the index size; `vplanet reindex`; serve's
 // readiness on a filled store with its index; and, on a second empty store,
 // a crawl while serve runs: how long after the crawl ends every post is
 // searchable, and search latency meanwhile.

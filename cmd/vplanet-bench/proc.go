@@ -106,13 +106,21 @@ func (m *memPeaks) sample(pid int) {
 		return
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		for name, peak := range map[string]*atomic.Int64{"VmHWM:": &m.hwm, "RssAnon:": &m.anon, "RssFile:": &m.file} {
-			if v, ok := strings.CutPrefix(line, name); ok {
-				kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-				if kb*1024 > peak.Load() {
-					peak.Store(kb * 1024)
-				}
-			}
+		name, v, _ := strings.Cut(line, ":")
+		var peak *atomic.Int64
+		switch name {
+		case "VmHWM":
+			peak = &m.hwm
+		case "RssAnon":
+			peak = &m.anon
+		case "RssFile":
+			peak = &m.file
+		default:
+			continue
+		}
+		kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		if kb*1024 > peak.Load() {
+			peak.Store(kb * 1024)
 		}
 	}
 }
