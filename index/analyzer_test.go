@@ -2,10 +2,14 @@ package index
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ikawaha/kagome/v2/tokenizer"
 )
 
 func analyzer(t testing.TB) *textAnalyzer {
@@ -84,7 +88,72 @@ func FuzzAnalyze(f *testing.F) {
 			}
 			last = tok.Position
 		}
+		if diff := segmentDiff(a, text); diff != "" {
+			t.Fatalf("%q: %s", text, diff)
+		}
 	})
+}
+
+// segmentDiff describes how textAnalyzer.segment's answer for s differs
+// from kagome's search mode, or returns "".
+func segmentDiff(a *textAnalyzer, s string) string {
+	got, want := a.segment(s), a.ja.Analyze(s, tokenizer.Search)
+	if len(got) != len(want) {
+		return fmt.Sprintf("segment gives %d morphemes, search mode %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i].ID != want[i].ID || got[i].Position != want[i].Position || got[i].Surface != want[i].Surface {
+			return fmt.Sprintf("morpheme %d: segment gives %q (%d) at %d, search mode %q (%d) at %d", i,
+				got[i].Surface, got[i].ID, got[i].Position, want[i].Surface, want[i].ID, want[i].Position)
+		}
+	}
+	return ""
+}
+
+// TestSegmentMatchesSearchMode checks that analysing in normal mode first
+// changes no morpheme of search mode's answer, on the Japanese of the
+// corpus (blog posts and a novel) and of testdata.
+func TestSegmentMatchesSearchMode(t *testing.T) {
+	a := analyzer(t)
+	texts := []string{}
+	for _, p := range []string{filepath.Join("testdata", "sample-ja.txt"), filepath.Join(corpusDir, "aozora", "bocchan.txt")} {
+		if b, err := os.ReadFile(p); err == nil {
+			texts = append(texts, string(b))
+		} else {
+			t.Logf("skipping %s: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(corpusDir); err == nil {
+		for _, p := range hatenaPosts(t) {
+			if p.Lang == "ja" {
+				texts = append(texts, p.Title, p.Text)
+			}
+		}
+	}
+	lines, searched := 0, 0
+	for _, text := range texts {
+		for line := range strings.Lines(text) {
+			if line = strings.TrimSpace(line); line == "" {
+				continue
+			}
+			if diff := segmentDiff(a, line); diff != "" {
+				t.Errorf("%q: %s", line, diff)
+			}
+			lines++
+			for _, tok := range a.ja.Analyze(line, tokenizer.Normal) {
+				if searchPenalized(tok.Surface) {
+					searched++
+					break
+				}
+			}
+		}
+	}
+	// Both ways through segment must have been taken for the check to
+	// mean anything.
+	if searched == 0 || searched == lines {
+		t.Errorf("%d of %d lines needed search mode; want some, not all", searched, lines)
+	}
+	t.Logf("%d lines, %d analysed again in search mode", lines, searched)
 }
 
 // TestAnalyzeBounded guards against inputs that make kagome's lattice slow.
