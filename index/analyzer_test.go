@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -167,4 +168,48 @@ func TestAnalyzeBounded(t *testing.T) {
 			t.Errorf("%q × %d: took %v", s, 20000/len(s), d)
 		}
 	}
+}
+
+func TestStemCache(t *testing.T) {
+	words := []string{"migrating", "migration", "clusters", "running", "vsphere", "nsx-t", "go", "upgraded"}
+	t.Run("same answers as the stemmer, from many goroutines", func(t *testing.T) {
+		c := &stemCache{}
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Go(func() {
+				for i := range 2000 {
+					w := words[(g+i)%len(words)]
+					if got, want := c.stem(w), stemEnglish(w); got != want {
+						t.Errorf("stem(%q) = %q, want %q", w, got, want)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		m := c.published.Load()
+		if m == nil {
+			t.Fatal("words asked for thousands of times were never published")
+		}
+		for _, w := range words {
+			if (*m)[w] != stemEnglish(w) {
+				t.Errorf("published %q → %q, want %q", w, (*m)[w], stemEnglish(w))
+			}
+		}
+	})
+	t.Run("bounded", func(t *testing.T) {
+		c := &stemCache{}
+		for i := range maxStems + 1000 {
+			w := fmt.Sprintf("word%dings", i)
+			if got, want := c.stem(w), stemEnglish(w); got != want {
+				t.Fatalf("stem(%q) = %q, want %q", w, got, want)
+			}
+		}
+		if n := len(*c.published.Load()); n != maxStems || !c.full.Load() {
+			t.Errorf("cache holds %d words (full %v), want %d and full", n, c.full.Load(), maxStems)
+		}
+		if got := c.stem("clusters"); got != stemEnglish("clusters") {
+			t.Errorf("stem of a new word in a full cache = %q", got)
+		}
+	})
 }
