@@ -55,19 +55,20 @@ type report struct {
 	liveSearchable          time.Duration // from that crawl's end to lag 0
 	liveLat                 latency       // searches during that crawl and catch-up
 
-	searchLat       latency
-	searchPer       []latency // per query
-	distinctLat     latency   // the distinct queries, each asked once
-	searchRPS       float64
-	feed200RPS      float64
-	feed304RPS      float64
-	serveRSS        int64
-	serveRSSIndexed int64 // VmHWM once every post was indexed, before the loads
-	serveAnon       int64 // the largest RssAnon seen
-	serveFile       int64 // the largest RssFile seen
-	indexSize       int64
-	storeSize       int64
-	hitCounts       []int
+	searchLat        latency
+	searchPer        []latency // per query
+	distinctLat      latency   // the distinct queries, each asked once
+	searchRPS        float64
+	feed200RPS       float64
+	feed304RPS       float64
+	serveRSS         int64
+	serveRSSIndexed  int64 // VmHWM once every post was indexed, before the loads
+	serveAnon        int64 // the largest RssAnon seen
+	serveFile        int64 // the largest RssFile seen
+	serveFileIndexed int64 // the largest RssFile seen once every post was indexed, before the loads
+	indexSize        int64
+	storeSize        int64
+	hitCounts        []int
 
 	reindex     procResult
 	reindexMsg  string
@@ -256,6 +257,7 @@ func (b *bench) serving(ctx context.Context, rep *report, data string) error {
 	}
 	b.say("search: %d requests, one client", p.requests)
 	rep.serveRSSIndexed = s.peakRSS()
+	rep.serveFileIndexed = s.mem.file.Load()
 	if _, _, err := sequential(ctx, hc, urls, len(urls)); err != nil { // warm up
 		return err
 	}
