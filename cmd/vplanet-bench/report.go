@@ -173,7 +173,7 @@ func (r *report) rows() []row {
 		target: "≥ 1,000 req/s", status: atLeast(r.feed200RPS, 1000, " req/s")})
 	add(row{measure: fmt.Sprintf("/feed.atom answering 304 (If-None-Match), %d clients", p.clients), vplanet: fmt.Sprintf("%s req/s", num(int(r.feed304RPS))),
 		target: "≥ 10,000 req/s", status: atLeast(r.feed304RPS, 10000, " req/s")})
-	add(row{measure: "Peak RSS of `vplanet serve` (VmHWM, after all of the above)", vplanet: fmt.Sprintf("%s (%s once every post was indexed, before the loads); largest private memory %s, largest mapped file pages (index segments, binary) %s (%s before the loads: the searches map the index pages they read)",
+	add(row{measure: "Peak RSS of `vplanet serve` (VmHWM, after all of the above)", vplanet: fmt.Sprintf("%s (%s once every post was indexed, before the loads); largest private memory %s, largest mapped file pages (index segments, binary) %s (at most %s before the loads)",
 		mib(r.serveRSS), mib(r.serveRSSIndexed), mib(r.serveAnon), mib(r.serveFile), mib(r.serveFileIndexed)),
 		target: "≤ 400 MiB", status: scale(atMostBytes(r.serveRSS, 400<<20))})
 	add(row{measure: "Ready on /healthz after a restart on the filled store and index", vplanet: secs(r.restartReady),
