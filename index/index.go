@@ -365,7 +365,7 @@ func (ix *Index) newBatch(posts []*vplanet.Post, seq int64) (*bleve.Batch, error
 	b := ix.bi.NewBatch()
 	for _, p := range posts {
 		if p.Visible {
-			if err := b.Index(p.ID, newDocument(p)); err != nil {
+			if err := b.IndexAdvanced(newPostDocument(ix.an, p)); err != nil {
 				return nil, fmt.Errorf("index post %s: %w", p.ID, err)
 			}
 		} else {

@@ -74,7 +74,8 @@ func newMapping() mapping.IndexMapping {
 // 0000 to 9999, in UTC).
 const dateKey = "20060102150405.000000000"
 
-// document is what the index keeps of a post.
+// document is what the index keeps of a post, in the mapping's terms;
+// newPostDocument makes Bleve's fields of it without the mapping.
 type document struct {
 	Title string   `json:"title"`
 	Text  string   `json:"text"`
