@@ -295,28 +295,44 @@ func stemKatakana(term string) string {
 func (w *tokenWriter) latin(i, j int) {
 	s := w.f.s
 	word := s[i:j]
+	lower := strings.ToLower(word)
 	for _, p := range []string{"'s", "’s"} {
-		if len(word) > len(p) && strings.HasSuffix(strings.ToLower(word), p) {
+		if len(word) > len(p) && strings.HasSuffix(lower, p) {
 			j -= len(p)
-			word = s[i:j]
+			word, lower = s[i:j], lower[:len(lower)-len(p)]
 		}
 	}
 	parts := splitParts(s, i, j)
 	if len(parts) == 1 {
-		term := strings.ToLower(word)
 		w.pos++
-		if englishStop[term] {
+		if englishStop[lower] {
 			return
 		}
-		w.emit(w.stems.stem(term), i, j, w.pos)
+		w.emit(w.stems.stem(lower), i, j, w.pos)
 		return
 	}
 	first := w.pos + 1
-	w.emit(strings.ToLower(word), i, j, first)
+	w.emit(lower, i, j, first)
+	// Lower-casing ASCII keeps every byte where it was, so the parts of the
+	// lower-cased word are the lower-cased parts.
+	ascii := isASCII(word)
 	for _, p := range parts {
 		w.pos++
-		w.emit(w.stems.stem(strings.ToLower(s[p[0]:p[1]])), p[0], p[1], w.pos)
+		part := lower[p[0]-i : p[1]-i]
+		if !ascii {
+			part = strings.ToLower(s[p[0]:p[1]])
+		}
+		w.emit(w.stems.stem(part), p[0], p[1], w.pos)
 	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // splitParts splits the Latin word s[i:j] at connectors and at changes
@@ -475,6 +491,36 @@ type folded struct {
 	start, end []int32
 }
 
+// nfkcInert reports whether r, with no mark after it, is already in NFKC:
+// true for the kana, kanji and punctuation that make up most Japanese
+// text, so that folding need not ask the normalizer about each of them
+// (TestNFKCInert checks every one). None of them is a mark.
+func nfkcInert(r rune) bool {
+	return r >= 0x3001 && r <= 0x3029 || // 、。 「」 and the like, 々
+		r >= 0x3041 && r <= 0x3096 || // hiragana
+		r >= 0x30A1 && r <= 0x30FA || r == 'ー' || // katakana
+		r >= 0x4E00 && r <= 0x9FFF // CJK unified ideographs
+}
+
+// nfkcText reports whether text is already in NFKC. ASCII and the runes
+// nfkcInert vouches for are, and neither composes with the other, so a
+// text of them alone needs no normalizer; any other rune, a mark included,
+// asks it about the whole text.
+func nfkcText(text string) bool {
+	for i := 0; i < len(text); {
+		if text[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(text[i:])
+		if !nfkcInert(r) {
+			return norm.NFKC.IsNormalString(text)
+		}
+		i += n
+	}
+	return true
+}
+
 func (f *folded) orig(start, end int) (int, int) {
 	if f.start == nil {
 		return start, end
@@ -488,7 +534,7 @@ func (f *folded) orig(start, end int) (int, int) {
 func fold(text string) folded {
 	// Invalid UTF-8 passes through unchanged, byte for byte; the tokenizer
 	// sees U+FFFD for it, a separator.
-	if norm.NFKC.IsNormalString(text) {
+	if nfkcText(text) {
 		return folded{s: text}
 	}
 	var b strings.Builder
@@ -509,7 +555,7 @@ func fold(text string) folded {
 		}
 		group := text[os:oe]
 		seg := group
-		if r >= utf8.RuneSelf && !norm.NFKC.IsNormalString(group) {
+		if r >= utf8.RuneSelf && (oe-os > n || !nfkcInert(r)) && !norm.NFKC.IsNormalString(group) {
 			seg = norm.NFKC.String(group)
 			if unicode.IsSymbol(r) && utf8.RuneCountInString(seg) > 1 {
 				seg = group

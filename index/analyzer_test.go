@@ -8,9 +8,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/ikawaha/kagome/v2/tokenizer"
+	"golang.org/x/text/unicode/norm"
 )
 
 func analyzer(t testing.TB) *textAnalyzer {
@@ -91,6 +93,9 @@ func FuzzAnalyze(f *testing.F) {
 		}
 		if diff := segmentDiff(a, text); diff != "" {
 			t.Fatalf("%q: %s", text, diff)
+		}
+		if got, want := nfkcText(text), norm.NFKC.IsNormalString(text); got != want {
+			t.Fatalf("%q: nfkcText says %v, the normalizer %v", text, got, want)
 		}
 	})
 }
@@ -212,4 +217,37 @@ func TestStemCache(t *testing.T) {
 			t.Errorf("stem of a new word in a full cache = %q", got)
 		}
 	})
+}
+
+// TestNFKCInert checks every rune nfkcInert vouches for.
+func TestNFKCInert(t *testing.T) {
+	n := 0
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if nfkcInert(r) {
+			n++
+			if s := string(r); !norm.NFKC.IsNormalString(s) {
+				t.Errorf("%U %s: nfkcInert, but NFKC makes it %q", r, s, norm.NFKC.String(s))
+			}
+		}
+	}
+	if n < 20000 {
+		t.Errorf("nfkcInert vouches for %d runes; want the kana and the CJK block", n)
+	}
+	for _, tc := range []struct {
+		name, text string
+	}{
+		{"ascii", "VMware vSphere 7.0"},
+		{"japanese", "拡張クラスタを構成した。「重複排除」々"},
+		{"full-width", "ＶＣＨＡ"},
+		{"combining mark after kana", "か\u3099"},
+		{"combining mark after ascii", "e\u0301"},
+		{"ideographic space", "a\u3000b"},
+		{"invalid utf-8", "a\xffb"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, want := nfkcText(tc.text), norm.NFKC.IsNormalString(tc.text); got != want {
+				t.Errorf("nfkcText(%q) = %v, the normalizer says %v", tc.text, got, want)
+			}
+		})
+	}
 }
