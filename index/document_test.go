@@ -53,6 +53,7 @@ func TestPostDocumentMatchesMapping(t *testing.T) {
 		post("ja", "ＶＣＨＡの構成", "vCenter HAを構成した。拡張クラスタと重複排除、vSAN6.6の新機能。構成、構成、構成。"),
 		post("en", "Migrating NSX-T", "migrating the migration: NSX-T 3.2 to vSphere7.0U3, VMware's way."),
 		post("empty", "", ""),
+		{ID: "no-blog-no-lang", Title: "t", Text: "x", Visible: true},
 		{ID: "other", Title: "t", Text: "x", Lang: "en", BlogSlug: "b-2", Published: time.Date(1999, 12, 31, 23, 59, 59, 5, time.FixedZone("x", 3600)), Visible: true},
 	}
 	for _, name := range []string{"sample-ja.txt", "sample-en.txt"} {
