@@ -64,7 +64,11 @@ func TestApplySeqNeverAhead(t *testing.T) {
 	}()
 	err = ix.Apply(context.Background(), posts)
 	close(done)
-	t.Logf("%d snapshots checked", <-checked)
+	snapshots := <-checked
+	t.Logf("%d snapshots checked", snapshots)
+	if snapshots == 0 {
+		t.Error("no snapshot with a recorded Seq was seen while the batches went in")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,11 +94,3 @@ func TestCollectMatchesExhaustive(t *testing.T) {
 		t.Errorf("too few queries took some way through collect")
 	}
 }
-
-func hitIDs(r *Result) []string {
-	var out []string
-	for _, h := range r.Hits {
-		out = append(out, h.ID)
-	}
-	return out
-}

@@ -82,19 +82,19 @@ func TestCollectAcrossSegments(t *testing.T) {
 	if res.Total != uint64(len(want)) {
 		t.Errorf("total: got %d, want %d", res.Total, len(want))
 	}
-	for name, counts := range res.Facets {
+	for name, want := range facets {
 		got := map[string]int{}
-		for _, c := range counts {
+		for _, c := range res.Facets[name] {
 			got[c.Value] = c.Count
 		}
-		if fmt.Sprint(got) != fmt.Sprint(facets[name]) {
-			t.Errorf("facet %s: got %v, want %v", name, got, facets[name])
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("facet %s: got %v, want %v", name, got, want)
 		}
 	}
 	// Page through every hit: the pages join into the whole date order.
 	var got []string
 	for off := 0; off < len(want); off += 7 {
-		for _, h := range idsPage(t, ix, Request{Query: "vsan", Sort: "date", Limit: 7, Offset: off}) {
+		for _, h := range ids(t, ix, Request{Query: "vsan", Sort: "date", Limit: 7, Offset: off}) {
 			got = append(got, h)
 		}
 	}
@@ -108,23 +108,10 @@ func TestCollectAcrossSegments(t *testing.T) {
 		t.Errorf("date order over pages:\ngot  %v\nwant %v", got, wantIDs)
 	}
 	// Relevance with equal scores is newest first too.
-	rel := idsPage(t, ix, Request{Query: "vsan", Limit: 100})
+	rel := ids(t, ix, Request{Query: "vsan", Limit: 100})
 	if !slices.IsSortedFunc(rel, func(a, b string) int {
 		return cmp.Compare(live[b].Published.UnixNano(), live[a].Published.UnixNano())
 	}) {
 		t.Errorf("equal scores not newest first: %v", rel)
 	}
-}
-
-func idsPage(t *testing.T, ix *Index, r Request) []string {
-	t.Helper()
-	res, err := ix.Search(context.Background(), r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, h := range res.Hits {
-		out = append(out, h.ID)
-	}
-	return out
 }

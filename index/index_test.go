@@ -48,8 +48,13 @@ func ids(t testing.TB, ix *Index, r Request) []string {
 	if err != nil {
 		t.Fatalf("search %q: %v", r.Query, err)
 	}
+	return hitIDs(res)
+}
+
+// hitIDs returns the IDs of r's hits, in order.
+func hitIDs(r *Result) []string {
 	var out []string
-	for _, h := range res.Hits {
+	for _, h := range r.Hits {
 		out = append(out, h.ID)
 	}
 	return out
