@@ -70,42 +70,18 @@ func (q *phraseQuery) Searcher(ctx context.Context, r bindex.IndexReader, m mapp
 	bits := !opts.IncludeTermVectors && q.cache != nil && isSnap
 	opts.IncludeTermVectors = !bits
 	var kids []search.Searcher
-	closeAll := func() {
-		for _, k := range kids {
-			k.Close()
-		}
-	}
 	for _, sl := range slots {
-		var ts []search.Searcher
-		for _, t := range sl.terms {
-			s, err := searcher.NewTermSearcher(ctx, r, t, q.field, 1, opts)
-			if err != nil {
-				closeAll()
-				for _, s := range ts {
-					s.Close()
-				}
-				return nil, err
-			}
-			ts = append(ts, s)
-		}
-		kid := ts[0]
-		if len(ts) > 1 {
-			d, err := searcher.NewDisjunctionSearcher(ctx, r, ts, 1, opts)
-			if err != nil {
-				closeAll()
-				for _, s := range ts {
-					s.Close()
-				}
-				return nil, err
-			}
-			kid = d
+		kid, err := slotSearcher(ctx, r, q.field, sl.terms, opts)
+		if err != nil {
+			closeAll(kids)
+			return nil, err
 		}
 		kids = append(kids, kid)
 	}
 	if bits {
 		s, err := q.bitsSearcher(ctx, snap, opts, slots, kids)
 		if err != nil {
-			closeAll()
+			closeAll(kids)
 			return nil, err
 		}
 		s.SetQueryNorm(1 / math.Sqrt(s.Weight()))
@@ -113,12 +89,41 @@ func (q *phraseQuery) Searcher(ctx context.Context, r bindex.IndexReader, m mapp
 	}
 	conj, err := searcher.NewConjunctionSearcher(ctx, r, kids, opts)
 	if err != nil {
-		closeAll()
+		closeAll(kids)
 		return nil, err
 	}
 	s := &phraseSearcher{conj: conj, slots: slots}
 	s.SetQueryNorm(1 / math.Sqrt(conj.Weight()))
 	return s, nil
+}
+
+// slotSearcher returns the searcher of one position of a phrase: its
+// term's, or the disjunction of its alternatives'.
+func slotSearcher(ctx context.Context, r bindex.IndexReader, field string, terms []string, opts search.SearcherOptions) (search.Searcher, error) {
+	var ts []search.Searcher
+	for _, t := range terms {
+		s, err := searcher.NewTermSearcher(ctx, r, t, field, 1, opts)
+		if err != nil {
+			closeAll(ts)
+			return nil, err
+		}
+		ts = append(ts, s)
+	}
+	if len(ts) == 1 {
+		return ts[0], nil
+	}
+	d, err := searcher.NewDisjunctionSearcher(ctx, r, ts, 1, opts)
+	if err != nil {
+		closeAll(ts)
+		return nil, err
+	}
+	return d, nil
+}
+
+func closeAll(ss []search.Searcher) {
+	for _, s := range ss {
+		s.Close()
+	}
 }
 
 // phraseSearcher passes on the candidates of its conjunction whose match
