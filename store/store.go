@@ -502,6 +502,11 @@ const postColumns = `p.id, p.feed_id, p.guid, p.url, p.title, p.author, p.publis
 	p.content, p.text, p.lang, p.hash, p.first_seen, p.seq, f.status <> 'removed', f.slug,
 	CASE WHEN f.name <> '' THEN f.name WHEN f.title <> '' THEN f.title ELSE f.url END`
 
+// changeColumns are postColumns with an empty Content: the Content is about
+// half of a post, and SQLite reads a column's overflow pages only when it
+// is asked for.
+var changeColumns = strings.Replace(postColumns, "p.content,", "'',", 1)
+
 func scanPosts(rows *sql.Rows) ([]*vplanet.Post, error) {
 	defer rows.Close()
 	var posts []*vplanet.Post
@@ -582,10 +587,7 @@ func (db *DB) RecentPosts(ctx context.Context, f vplanet.PostFilter) ([]*vplanet
 // limit of them, without their HTML Content. The index follows the store with
 // it: it indexes the visible ones (from their Text) and deletes the others.
 func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]*vplanet.Post, error) {
-	// The Content is about half of a post, and SQLite reads a column's
-	// overflow pages only when it is asked for.
-	cols := strings.Replace(postColumns, "p.content,", "'',", 1)
-	rows, err := db.db.QueryContext(ctx, `SELECT `+cols+` FROM posts p JOIN feeds f ON f.id = p.feed_id
+	rows, err := db.db.QueryContext(ctx, `SELECT `+changeColumns+` FROM posts p JOIN feeds f ON f.id = p.feed_id
 		WHERE p.seq > ? ORDER BY p.seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: changes after %d: %w", after, err)
