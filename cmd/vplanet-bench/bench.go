@@ -246,10 +246,9 @@ func (b *bench) serving(ctx context.Context, rep *report, data string) error {
 	rep.coldCaughtUp = done.Sub(s.started)
 	b.say("  ready after %s, every post indexed after %s", rep.coldReady.Round(time.Millisecond), rep.coldCaughtUp.Round(time.Millisecond))
 
-	urls := make([]string, len(queries))
-	for i, q := range queries {
-		urls[i] = q.vplanetURL(s.base)
-		n, err := searchTotal(ctx, hc, urls[i])
+	urls := urlsOf(queries, s.base, query.vplanetURL)
+	for _, u := range urls {
+		n, err := searchTotal(ctx, hc, u)
 		if err != nil {
 			return err
 		}
@@ -265,7 +264,7 @@ func (b *bench) serving(ctx context.Context, rep *report, data string) error {
 		return err
 	}
 	b.say("search: %d distinct queries, each once", len(b.distinct))
-	if rep.distinctLat, _, err = sequential(ctx, hc, vplanetURLs(b.distinct, s.base), len(b.distinct)); err != nil {
+	if rep.distinctLat, _, err = sequential(ctx, hc, urlsOf(b.distinct, s.base, query.vplanetURL), len(b.distinct)); err != nil {
 		return err
 	}
 	b.say("search: %d clients for %s", p.clients, p.duration)
@@ -415,9 +414,8 @@ func (b *bench) groonga(ctx context.Context, rep *report, posts []*vplanet.Post)
 	}
 	defer s.stop()
 	hc := newClient(b.p.clients)
-	urls := make([]string, len(queries))
-	for i, q := range queries {
-		urls[i] = q.groongaURL(s.base)
+	urls := urlsOf(queries, s.base, query.groongaURL)
+	for _, q := range queries {
 		n, err := s.hits(ctx, hc, q)
 		if err != nil {
 			return nil, err
@@ -433,11 +431,7 @@ func (b *bench) groonga(ctx context.Context, rep *report, posts []*vplanet.Post)
 	if res.rps, err = concurrent(ctx, hc, urls, nil, http.StatusOK, b.p.clients, b.p.duration); err != nil {
 		return nil, err
 	}
-	durls := make([]string, len(b.distinct))
-	for i, q := range b.distinct {
-		durls[i] = q.groongaURL(s.base)
-	}
-	if res.distinct, _, err = sequential(ctx, hc, durls, len(durls)); err != nil {
+	if res.distinct, _, err = sequential(ctx, hc, urlsOf(b.distinct, s.base, query.groongaURL), len(b.distinct)); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -47,11 +47,12 @@ var queries = []query{
 	{kind: "filter year", q: "学校 before:2016-12-31", gQuery: "学校", gFilter: `published < "2017-01-01 00:00:00"`},
 }
 
-// vplanetURLs returns the /api/search addresses of qs on base.
-func vplanetURLs(qs []query, base string) []string {
+// urlsOf returns the addresses of qs on base, made by url
+// (query.vplanetURL or query.groongaURL).
+func urlsOf(qs []query, base string, url func(query, string) string) []string {
 	out := make([]string, len(qs))
 	for i, q := range qs {
-		out[i] = q.vplanetURL(base)
+		out[i] = url(q, base)
 	}
 	return out
 }

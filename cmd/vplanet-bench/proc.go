@@ -239,7 +239,7 @@ func (s *serveProc) peakRSS() int64 {
 // stop ends serve with SIGTERM and returns its peak RSS, the VmHWM last
 // seen before it exited.
 func (s *serveProc) stop() int64 {
-	peak := s.peakRSS()
+	s.mem.sample(s.cmd.Process.Pid)
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.done:
@@ -247,7 +247,7 @@ func (s *serveProc) stop() int64 {
 		s.cmd.Process.Kill()
 		<-s.done
 	}
-	return max(peak, s.mem.hwm.Load())
+	return s.mem.hwm.Load()
 }
 
 // dirSize is the bytes of the files under dir.
