@@ -13,7 +13,6 @@ import (
 	"github.com/blevesearch/snowballstem"
 	"github.com/blevesearch/snowballstem/english"
 	"github.com/ikawaha/kagome-dict/ipa"
-	"github.com/ikawaha/kagome/v2/tokenizer"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -25,14 +24,14 @@ const analyzerName = "vplanet"
 // sentence without spaces) are skipped rather than indexed.
 const maxTermBytes = 120
 
-// maxJapaneseRun bounds the text handed to kagome at once: its lattice grows
+// maxJapaneseRun bounds the text segmented at once: its lattice grows
 // with the input, and a run of kana or kanji with no punctuation for
 // kilobytes is not prose.
 const maxJapaneseRun = 1024
 
-// maxGroupedRun bounds a run of characters that kagome groups into one
-// unknown word (katakana, rare kanji): the candidates it weighs grow with
-// the square of the run, so a thousand ー would take seconds.
+// maxGroupedRun bounds a run of characters that kagome's dictionary groups
+// into one unknown word (katakana, rare kanji): the candidates weighed grow
+// with the square of the run, so a thousand ー would take seconds.
 const maxGroupedRun = 48
 
 // Bleve resolves a field's analyzer by name through its process-wide
@@ -56,26 +55,27 @@ func init() {
 	}
 }
 
-// sharedAnalyzer loads the IPA dictionary (about 110 MiB, over a second) once
-// per process. kagome's tokenizer is safe for concurrent use, so every index,
+// sharedAnalyzer loads the IPA dictionary (about 90 MiB, over half a second)
+// once per process. A morphology is safe for concurrent use, so every index,
 // every Bleve analysis worker and every query shares it.
 var sharedAnalyzer = sync.OnceValues(func() (*textAnalyzer, error) {
-	t, err := tokenizer.New(ipa.Dict(), tokenizer.OmitBosEos())
+	m, err := newMorphology(ipa.Dict())
 	if err != nil {
 		return nil, fmt.Errorf("load japanese dictionary: %w", err)
 	}
-	return &textAnalyzer{ja: t, stems: &stemCache{}}, nil
+	return &textAnalyzer{ja: m, stems: &stemCache{}}, nil
 })
 
 // textAnalyzer turns text in Japanese, English or both into index terms. It
 // folds width and compatibility forms (ＶＣＨＡ is vcha, ｶﾞｲﾄﾞ is ガイド) per
-// token, so offsets always point into the original text; hands runs of kana
-// and kanji to kagome in search mode, indexing verbs and adjectives by base
-// form and dropping particles, auxiliary verbs and symbols; and splits Latin
-// runs into words that are indexed whole and by parts ("vsphere7.0u3" also
-// as "vsphere", "7.0", "u", "3"), lower-cased and stemmed.
+// token, so offsets always point into the original text; splits runs of
+// kana and kanji as kagome's search mode does, indexing verbs and
+// adjectives by base form and dropping particles, auxiliary verbs and
+// symbols; and splits Latin runs into words that are indexed whole and by
+// parts ("vsphere7.0u3" also as "vsphere", "7.0", "u", "3"), lower-cased
+// and stemmed.
 type textAnalyzer struct {
-	ja    *tokenizer.Tokenizer
+	ja    *morphology
 	stems *stemCache
 }
 
@@ -183,10 +183,11 @@ func wordEnd(s string, i int) int {
 
 // tokenWriter collects tokens, mapping folded offsets back to the original.
 type tokenWriter struct {
-	f     *folded
-	stems *stemCache
-	pos   int
-	out   []token
+	f      *folded
+	stems  *stemCache
+	pos    int
+	out    []token
+	morphs []morpheme // of the run of Japanese at hand
 }
 
 func (w *tokenWriter) emit(term string, start, end, pos int) {
@@ -197,80 +198,24 @@ func (w *tokenWriter) emit(term string, start, end, pos int) {
 	w.out = append(w.out, token{Term: term, Start: os, End: oe, Position: pos})
 }
 
-// japanese tokenizes the folded bytes [i, j) with kagome. Every morpheme
-// takes a position, indexed or not, so that phrases do not close over a
-// dropped particle ("京都大学" is not "京都の大学").
+// japanese tokenizes the folded bytes [i, j) with kagome's dictionary.
+// Every morpheme takes a position, indexed or not, so that phrases do not
+// close over a dropped particle ("京都大学" is not "京都の大学").
 func (a *textAnalyzer) japanese(w *tokenWriter, i, j int) {
-	run := w.f.s[i:j]
-	for _, t := range a.segment(run) {
+	w.morphs = a.ja.segment(w.f.s[i:j], w.morphs[:0])
+	for _, m := range w.morphs {
 		w.pos++
-		pos, _ := t.FeatureAt(0)
-		switch pos {
-		case "助詞", "助動詞", "記号", "フィラー", "接続詞", "その他":
+		if m.skip {
 			continue
 		}
-		term := t.Surface
-		if pos == "動詞" || pos == "形容詞" {
-			if base, ok := t.BaseForm(); ok && base != "" && base != "*" {
-				term = base
-			}
+		term := m.surface
+		if m.base != "" && m.base != "*" {
+			term = m.base
 		}
 		term = stemKatakana(term)
-		start := i + t.Position
-		w.emit(term, start, start+len(t.Surface), w.pos)
+		start := i + m.offset
+		w.emit(term, start, start+len(m.surface), w.pos)
 	}
-}
-
-// segment splits a run of Japanese into morphemes exactly as kagome's
-// search mode does, at about seven tenths of its cost on blog posts.
-//
-// Search mode is normal mode with a penalty on long morphemes: each
-// morpheme on a path adds (n-2)×3000 to the path's cost when it is n > 2
-// kanji long, else (n-7)×1700 when it is n > 7 characters long, and the
-// cheapest path wins. A path's search cost is thus its normal cost plus
-// penalties that are never negative. When normal mode's cheapest path has
-// no penalized morpheme, its search cost equals its normal cost, which no
-// other path's search cost can undercut, and Viterbi keeps it: search mode
-// would answer the same. kagome works the penalties out for every pair of
-// neighbouring candidates, which makes search mode about twice as slow as
-// normal mode on Japanese blog posts; so a run is analysed in normal mode
-// first, and again in search mode only when the answer holds a long
-// morpheme (one run in eleven in the corpus's blog posts, which brings the
-// cost down to about 1.4 times normal mode's). TestSegmentMatchesSearchMode
-// and FuzzAnalyze check the two against each other.
-func (a *textAnalyzer) segment(run string) []tokenizer.Token {
-	toks := a.ja.Analyze(run, tokenizer.Normal)
-	for _, t := range toks {
-		if searchPenalized(t.Surface) {
-			return a.ja.Analyze(run, tokenizer.Search)
-		}
-	}
-	return toks
-}
-
-// The lengths, in characters, above which kagome's search mode penalizes
-// a morpheme of kanji only and any other morpheme.
-const (
-	searchKanjiLength = 2
-	searchOtherLength = 7
-)
-
-// searchPenalized reports whether kagome's search mode penalizes a
-// morpheme spelled s.
-func searchPenalized(s string) bool {
-	n := utf8.RuneCountInString(s)
-	if n > searchOtherLength {
-		return true
-	}
-	if n <= searchKanjiLength {
-		return false
-	}
-	for _, r := range s {
-		if !unicode.In(r, unicode.Ideographic) {
-			return false
-		}
-	}
-	return true
 }
 
 // stemKatakana removes the long-vowel mark that ends a katakana word of four
