@@ -55,11 +55,15 @@ func init() {
 	}
 }
 
-// sharedAnalyzer loads the IPA dictionary (about 90 MiB, over half a second)
+// sharedAnalyzer loads the IPA dictionary (about 30 MiB, under half a second)
 // once per process. A morphology is safe for concurrent use, so every index,
 // every Bleve analysis worker and every query shares it.
 var sharedAnalyzer = sync.OnceValues(func() (*textAnalyzer, error) {
-	m, err := newMorphology(ipa.Dict())
+	forms, err := parseBaseForms(builtinBaseForms)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMorphology(ipa.DictShrink(), forms)
 	if err != nil {
 		return nil, fmt.Errorf("load japanese dictionary: %w", err)
 	}

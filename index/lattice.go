@@ -38,10 +38,11 @@ type morphology struct {
 	// first-level parts of speech are not indexed and which are indexed
 	// by base form.
 	skip, inflected []bool
-	// base and unkBase are the index of the base form among a known and
-	// an unknown word's features; -1 for none.
-	base, unkBase int
-	scratch       sync.Pool
+	// forms gives the base forms of known words; unkBase is the index of
+	// the base form among an unknown word's features, -1 for none.
+	forms   *baseForms
+	unkBase int
+	scratch sync.Pool
 }
 
 // A morpheme is one word of a run of Japanese.
@@ -93,9 +94,12 @@ type lattice struct {
 	path       []int32
 }
 
-func newMorphology(d *dict.Dict) (*morphology, error) {
+// newMorphology makes a morphology of d, whose contents it does not read:
+// base forms come from forms.
+func newMorphology(d *dict.Dict, forms *baseForms) (*morphology, error) {
 	m := &morphology{
 		d:         d,
+		forms:     forms,
 		dup:       make([]uint8, len(d.Morphs)),
 		unkID:     make([]int32, len(d.CharClass)),
 		unkDup:    make([]int32, len(d.CharClass)),
@@ -117,10 +121,7 @@ func newMorphology(d *dict.Dict) (*morphology, error) {
 		m.skip[i] = skippedPOS(name)
 		m.inflected[i] = inflectedPOS(name)
 	}
-	m.base, m.unkBase = -1, -1
-	if i, ok := d.ContentsMeta[dict.BaseFormIndex]; ok {
-		m.base = int(i)
-	}
+	m.unkBase = -1
 	if i, ok := d.UnkDict.ContentsMeta[dict.BaseFormIndex]; ok {
 		m.unkBase = int(i)
 	}
@@ -309,52 +310,24 @@ func kanjiOnly(s string) bool {
 
 // morpheme describes the node n of run, with what the analyzer needs of
 // its features: the first is its part of speech, and inflected words have
-// a base form among them.
+// a base form.
 func (m *morphology) morpheme(run string, n *node) morpheme {
 	mo := morpheme{offset: int(n.start), surface: run[n.start:n.end]}
-	var inflected bool
-	if pos := m.d.POSTable.POSs; n.class == classKnown && len(pos[n.id]) > 0 && int(pos[n.id][0]) < len(m.skip) {
-		name := pos[n.id][0]
-		mo.skip, inflected = m.skip[name], m.inflected[name]
-	} else {
-		first, _ := m.feature(n, 0)
-		mo.skip, inflected = skippedPOS(first), inflectedPOS(first)
-	}
-	if inflected {
-		i := m.base
-		if n.class == classUnknown {
-			i = m.unkBase
-		}
-		mo.base, _ = m.feature(n, i)
-	}
-	return mo
-}
-
-// feature returns the node's i-th feature, as kagome's Token.FeatureAt does.
-func (m *morphology) feature(n *node, i int) (string, bool) {
-	d := m.d
-	if i < 0 {
-		return "", false
-	}
 	switch n.class {
 	case classKnown:
-		pos := d.POSTable.POSs[n.id]
-		if i < len(pos) {
-			if int(pos[i]) >= len(d.POSTable.NameList) {
-				return "", false
+		if pos := m.d.POSTable.POSs[n.id]; len(pos) > 0 && int(pos[0]) < len(m.skip) {
+			mo.skip = m.skip[pos[0]]
+			if m.inflected[pos[0]] {
+				mo.base = m.forms.of(n.id, n.left, mo.surface)
 			}
-			return d.POSTable.NameList[pos[i]], true
 		}
-		i -= len(pos)
-		if len(d.Contents) <= int(n.id) || i >= len(d.Contents[n.id]) {
-			return "", false
-		}
-		return d.Contents[n.id][i], true
 	case classUnknown:
-		if len(d.UnkDict.Contents) <= int(n.id) || i >= len(d.UnkDict.Contents[n.id]) {
-			return "", false
+		if f := m.d.UnkDict.Contents[n.id]; len(f) > 0 {
+			mo.skip = skippedPOS(f[0])
+			if inflectedPOS(f[0]) && m.unkBase >= 0 && m.unkBase < len(f) {
+				mo.base = f[m.unkBase]
+			}
 		}
-		return d.UnkDict.Contents[n.id][i], true
 	}
-	return "", false
+	return mo
 }
