@@ -51,6 +51,9 @@ type report struct {
 
 	coldReady, coldCaughtUp time.Duration // serve on a filled store without index
 	restartReady            time.Duration // serve on a filled store with its index
+	// restartRSS, restartAnon and restartFile are that serve's VmHWM and
+	// largest RssAnon and RssFile, after every query asked once.
+	restartRSS, restartAnon, restartFile int64
 	liveCrawl               time.Duration // crawl while serve runs
 	liveSearchable          time.Duration // from that crawl's end to lag 0
 	liveLat                 latency       // searches during that crawl and catch-up
@@ -293,7 +296,9 @@ func (b *bench) serving(ctx context.Context, rep *report, data string) error {
 }
 
 // reindexing runs vplanet reindex with no server, then measures how soon a
-// restarted serve answers on its filled store and index.
+// restarted serve answers on its filled store and index, and its memory
+// once it has answered every query, fixed and distinct, once: the memory
+// of a serve that holds the posts without having indexed them itself.
 func (b *bench) reindexing(ctx context.Context, rep *report, data string) error {
 	b.say("vplanet reindex")
 	var err error
@@ -318,12 +323,19 @@ func (b *bench) reindexing(ctx context.Context, rep *report, data string) error 
 	if err != nil {
 		return err
 	}
-	defer s.stop()
+	defer s.stop() // stopped below unless a step fails
 	ready, err := s.waitHealth(ctx, hc, 5*time.Minute, func(h health) bool { return h.code == http.StatusOK })
 	if err != nil {
 		return err
 	}
 	rep.restartReady = ready.Sub(s.started)
+	b.say("  each query once")
+	urls := append(urlsOf(queries, s.base, query.vplanetURL), urlsOf(b.distinct, s.base, query.vplanetURL)...)
+	if _, _, err := sequential(ctx, hc, urls, len(urls)); err != nil {
+		return err
+	}
+	rep.restartRSS = s.stop()
+	rep.restartAnon, rep.restartFile = s.mem.anon.Load(), s.mem.file.Load()
 	return nil
 }
 

@@ -236,9 +236,14 @@ func (s *serveProc) peakRSS() int64 {
 	return s.mem.hwm.Load()
 }
 
-// stop ends serve with SIGTERM and returns its peak RSS, the VmHWM last
-// seen before it exited.
+// stop ends serve with SIGTERM, if it runs, and returns its peak RSS, the
+// VmHWM last seen before it exited.
 func (s *serveProc) stop() int64 {
+	select {
+	case <-s.done:
+		return s.mem.hwm.Load()
+	default:
+	}
 	s.mem.sample(s.cmd.Process.Pid)
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
