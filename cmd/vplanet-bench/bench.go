@@ -54,9 +54,10 @@ type report struct {
 	// restartRSS, restartAnon and restartFile are that serve's VmHWM and
 	// largest RssAnon and RssFile, after every query asked once.
 	restartRSS, restartAnon, restartFile int64
-	liveCrawl               time.Duration // crawl while serve runs
-	liveSearchable          time.Duration // from that crawl's end to lag 0
-	liveLat                 latency       // searches during that crawl and catch-up
+
+	liveCrawl      time.Duration // crawl while serve runs
+	liveSearchable time.Duration // from that crawl's end to lag 0
+	liveLat        latency       // searches during that crawl and catch-up
 
 	searchLat        latency
 	searchPer        []latency // per query
