@@ -51,9 +51,10 @@ type report struct {
 
 	coldReady, coldCaughtUp time.Duration // serve on a filled store without index
 	restartReady            time.Duration // serve on a filled store with its index
-	// restartRSS, restartAnon and restartFile are that serve's VmHWM and
-	// largest RssAnon and RssFile, after every query asked once.
-	restartRSS, restartAnon, restartFile int64
+	// restarted and afterDrop are the memory of that serve after every
+	// query asked once, then of the same after the index's pages were
+	// dropped from the kernel's cache.
+	restarted, afterDrop memFigures
 
 	liveCrawl      time.Duration // crawl while serve runs
 	liveSearchable time.Duration // from that crawl's end to lag 0
@@ -296,10 +297,15 @@ func (b *bench) serving(ctx context.Context, rep *report, data string) error {
 	return nil
 }
 
+// memFigures are a process's VmHWM and largest RssAnon and RssFile.
+type memFigures struct{ hwm, anon, file int64 }
+
 // reindexing runs vplanet reindex with no server, then measures how soon a
 // restarted serve answers on its filled store and index, and its memory
 // once it has answered every query, fixed and distinct, once: the memory
-// of a serve that holds the posts without having indexed them itself.
+// of a serve that holds the posts without having indexed them itself. It
+// measures that memory again on a serve started after the index's pages
+// were dropped from the kernel's cache, as after a reboot.
 func (b *bench) reindexing(ctx context.Context, rep *report, data string) error {
 	b.say("vplanet reindex")
 	var err error
@@ -319,25 +325,36 @@ func (b *bench) reindexing(ctx context.Context, rep *report, data string) error 
 	b.say("  %s", rep.reindexMsg)
 
 	b.say("serve restarted on the filled store and index")
+	if rep.restarted, rep.restartReady, err = b.askEachOnce(ctx, data); err != nil {
+		return err
+	}
+	b.say("  again, the index dropped from the page cache")
+	if err := dropCache(filepath.Join(data, "index")); err != nil {
+		return err
+	}
+	rep.afterDrop, _, err = b.askEachOnce(ctx, data)
+	return err
+}
+
+// askEachOnce starts serve on data, asks each fixed and distinct query
+// once, stops it, and returns its memory and how soon it was ready.
+func (b *bench) askEachOnce(ctx context.Context, data string) (memFigures, time.Duration, error) {
 	hc := newClient(1)
 	s, err := startServe(ctx, b.log, b.bin, data, b.feeds)
 	if err != nil {
-		return err
+		return memFigures{}, 0, err
 	}
 	defer s.stop() // stopped below unless a step fails
 	ready, err := s.waitHealth(ctx, hc, 5*time.Minute, func(h health) bool { return h.code == http.StatusOK })
 	if err != nil {
-		return err
+		return memFigures{}, 0, err
 	}
-	rep.restartReady = ready.Sub(s.started)
-	b.say("  each query once")
 	urls := append(urlsOf(queries, s.base, query.vplanetURL), urlsOf(b.distinct, s.base, query.vplanetURL)...)
 	if _, _, err := sequential(ctx, hc, urls, len(urls)); err != nil {
-		return err
+		return memFigures{}, 0, err
 	}
-	rep.restartRSS = s.stop()
-	rep.restartAnon, rep.restartFile = s.mem.anon.Load(), s.mem.file.Load()
-	return nil
+	hwm := s.stop()
+	return memFigures{hwm: hwm, anon: s.mem.anon.Load(), file: s.mem.file.Load()}, ready.Sub(s.started), nil
 }
 
 // live starts serve on an empty store, crawls while it runs, and measures

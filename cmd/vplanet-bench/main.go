@@ -27,8 +27,9 @@
 // serve's peak RSS (VmHWM), its largest private memory and mapped file
 // pages (also as they were before the searches), and the index size;
 // `vplanet reindex`; serve's readiness on a filled store with its index,
-// and that serve's memory once it has answered every query once; and, on
-// a second empty store, a crawl while serve runs: how long after
+// and that serve's memory once it has answered every query once, then the
+// same after the index's pages were dropped from the kernel's cache; and,
+// on a second empty store, a crawl while serve runs: how long after
 // the crawl ends every post is searchable, and search latency meanwhile.
 //
 // The baselines index the same posts, read back from vplanet's store: a

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // moduleRoot returns the directory of the vplanet module that holds dir.
@@ -253,6 +255,31 @@ func (s *serveProc) stop() int64 {
 		<-s.done
 	}
 	return s.mem.hwm.Load()
+}
+
+// dropCache writes out the files under dir and asks the kernel to drop them
+// from its page cache, as a reboot would: the pages a process maps from
+// them afterwards are those it reads, fetched as reads fetch them, not the
+// large folios that writing the files left in the cache, which the kernel
+// maps whole.
+func dropCache(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("drop %s from the page cache: %w", path, err)
+		}
+		if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+			return fmt.Errorf("drop %s from the page cache: %w", path, err)
+		}
+		return nil
+	})
 }
 
 // dirSize is the bytes of the files under dir.

@@ -178,9 +178,16 @@ func (r *report) rows() []row {
 		target: "≤ 400 MiB", status: scale(atMostBytes(r.serveRSS, 400<<20))})
 	add(row{measure: "Ready on /healthz after a restart on the filled store and index", vplanet: secs(r.restartReady),
 		target: "≤ 3 s", status: atMost(r.restartReady, 3*time.Second)})
-	add(row{measure: "Peak RSS of that restarted serve (VmHWM, after each fixed and distinct query once)", vplanet: fmt.Sprintf("%s; largest private memory %s, largest mapped file pages %s",
-		mib(r.restartRSS), mib(r.restartAnon), mib(r.restartFile)),
-		target: "≤ 400 MiB", status: scale(atMostBytes(r.restartRSS, 400<<20))})
+	for _, m := range []struct {
+		measure string
+		mem     memFigures
+	}{
+		{"Peak RSS of that restarted serve (VmHWM, after each fixed and distinct query once)", r.restarted},
+		{"… the same, started after the index's pages were dropped from the kernel's cache, as after a reboot", r.afterDrop},
+	} {
+		add(row{measure: m.measure, vplanet: fmt.Sprintf("%s; largest private memory %s, largest mapped file pages %s", mib(m.mem.hwm), mib(m.mem.anon), mib(m.mem.file)),
+			target: "≤ 400 MiB", status: scale(atMostBytes(m.mem.hwm, 400<<20))})
+	}
 	size := row{measure: "Index size on disk", vplanet: fmt.Sprintf("%s (store %s)", mib(r.indexSize), mib(r.storeSize)), target: "—", status: "—"}
 	var sizes []string
 	if naiveOK {
