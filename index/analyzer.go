@@ -351,10 +351,11 @@ const maxStems = 1 << 15
 // analyses: English words repeat, and the Snowball stemmer takes about a
 // microsecond a word, a twentieth of the analysis of English text. Lookups
 // read a map that is never changed once published, without a lock (a
-// sync.Map holding the 32,768 words took 143 ns a lookup, a plain map 20). New words wait under a lock, and a copy of the map
-// with them added is published once they are an eighth as many as the
-// words published, or once they have been asked for again a few hundred
-// times, so the copying costs a few times the cache's size overall.
+// sync.Map holding the 32,768 words took 143 ns a lookup, a plain map
+// 20). New words wait under a lock, and a copy of the map with them added
+// is published once they are an eighth as many as the words published, or
+// once they have been asked for again a few hundred times, so the copying
+// costs a few times the cache's size overall.
 type stemCache struct {
 	published atomic.Pointer[map[string]string] // word → stem; never changed
 	full      atomic.Bool                       // maxStems reached: add nothing

@@ -66,11 +66,9 @@ type report struct {
 	searchRPS        float64
 	feed200RPS       float64
 	feed304RPS       float64
-	serveRSS         int64
-	serveRSSIndexed  int64 // VmHWM once every post was indexed, before the loads
-	serveAnon        int64 // the largest RssAnon seen
-	serveFile        int64 // the largest RssFile seen
-	serveFileIndexed int64 // the largest RssFile seen once every post was indexed, before the loads
+	served           memFigures // the serve that indexed every post, after all of the loads
+	serveRSSIndexed  int64      // VmHWM once every post was indexed, before the loads
+	serveFileIndexed int64      // the largest RssFile seen once every post was indexed, before the loads
 	indexSize        int64
 	storeSize        int64
 	hitCounts        []int
@@ -289,16 +287,12 @@ func (b *bench) serving(ctx context.Context, rep *report, data string) error {
 	if rep.feed304RPS, err = concurrent(ctx, hc, feed, inm, http.StatusNotModified, p.clients, p.duration); err != nil {
 		return err
 	}
-	rep.serveRSS = s.stop()
-	rep.serveAnon, rep.serveFile = s.mem.anon.Load(), s.mem.file.Load()
+	rep.served = s.stopMem()
 	s = nil
 	rep.indexSize = dirSize(filepath.Join(data, "index"))
 	rep.storeSize = dirSize(data) - rep.indexSize
 	return nil
 }
-
-// memFigures are a process's VmHWM and largest RssAnon and RssFile.
-type memFigures struct{ hwm, anon, file int64 }
 
 // reindexing runs vplanet reindex with no server, then measures how soon a
 // restarted serve answers on its filled store and index, and its memory
@@ -353,8 +347,7 @@ func (b *bench) askEachOnce(ctx context.Context, data string) (memFigures, time.
 	if _, _, err := sequential(ctx, hc, urls, len(urls)); err != nil {
 		return memFigures{}, 0, err
 	}
-	hwm := s.stop()
-	return memFigures{hwm: hwm, anon: s.mem.anon.Load(), file: s.mem.file.Load()}, ready.Sub(s.started), nil
+	return s.stopMem(), ready.Sub(s.started), nil
 }
 
 // live starts serve on an empty store, crawls while it runs, and measures

@@ -56,8 +56,8 @@ func TestSmall(t *testing.T) {
 	if rep.searchRPS <= 0 || rep.feed200RPS <= 0 || rep.feed304RPS <= 0 {
 		t.Errorf("throughputs: search %.0f, feed 200 %.0f, feed 304 %.0f req/s; want all positive", rep.searchRPS, rep.feed200RPS, rep.feed304RPS)
 	}
-	if rep.serveRSS < 10<<20 || rep.indexSize == 0 {
-		t.Errorf("serve's peak RSS %d bytes, index %d bytes; want both measured", rep.serveRSS, rep.indexSize)
+	if rep.served.hwm < 10<<20 || rep.indexSize == 0 {
+		t.Errorf("serve's peak RSS %d bytes, index %d bytes; want both measured", rep.served.hwm, rep.indexSize)
 	}
 	for _, m := range []memFigures{rep.restarted, rep.afterDrop} {
 		if m.hwm < 10<<20 || m.anon == 0 || m.file == 0 {

@@ -127,6 +127,9 @@ func (m *memPeaks) sample(pid int) {
 	}
 }
 
+// memFigures are a process's VmHWM and largest RssAnon and RssFile.
+type memFigures struct{ hwm, anon, file int64 }
+
 func logName(w io.Writer) string {
 	if f, ok := w.(*os.File); ok {
 		return f.Name()
@@ -255,6 +258,12 @@ func (s *serveProc) stop() int64 {
 		<-s.done
 	}
 	return s.mem.hwm.Load()
+}
+
+// stopMem stops serve and returns its peak memory figures.
+func (s *serveProc) stopMem() memFigures {
+	hwm := s.stop()
+	return memFigures{hwm: hwm, anon: s.mem.anon.Load(), file: s.mem.file.Load()}
 }
 
 // dropCache writes out the files under dir and asks the kernel to drop them
