@@ -36,6 +36,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	zapv17 "github.com/blevesearch/zapx/v17"
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"vplanet"
@@ -43,6 +44,20 @@ import (
 
 // maxSegmentPosts bounds the posts Bleve merges into one segment.
 const maxSegmentPosts = 20000
+
+// mergeWriteSize is the size of the writes that build a merged segment
+// file. Linux caches a file written in large writes as large folios, and a
+// read fault in an mmapped large folio maps all of it: with zap's default of
+// 1 MiB, a serve restarted on a freshly merged index counted nearly every
+// page of the segments its searches touched in its RSS (381 MiB of segment
+// pages at 100,000 posts, against 212 MiB with 64 KiB writes). 64 KiB is the
+// kernel's default fault-around, so the segments map as they do once read
+// back from disk. Rebuilds are no slower.
+const mergeWriteSize = 64 << 10
+
+func init() {
+	zapv17.DefaultFileMergerBufferSize = mergeWriteSize
+}
 
 // batchSize is the number of posts written to Bleve at once.
 const batchSize = 500
@@ -176,6 +191,9 @@ func (ix *Index) openDir(dir string) (bleve.Index, int64, error) {
 		// back; segments of at most maxSegmentPosts keep the largest merge
 		// to a fraction of the index.
 		"scorchMergePlanOptions": map[string]interface{}{"MaxSegmentSize": maxSegmentPosts},
+		// mergeWriteSize is set in this version's package.
+		"forceSegmentType":    zapv17.Type,
+		"forceSegmentVersion": int(zapv17.Version),
 	}
 	if exists(dir) {
 		bi, err := bleve.OpenUsing(dir, cfg)
