@@ -49,10 +49,10 @@ const maxSegmentPosts = 20000
 // file. Linux caches a file written in large writes as large folios, and a
 // read fault in an mmapped large folio maps all of it: with zap's default of
 // 1 MiB, a serve restarted on a freshly merged index counted nearly every
-// page of the segments its searches touched in its RSS (381 MiB of segment
-// pages at 100,000 posts, against 212 MiB with 64 KiB writes). 64 KiB is the
-// kernel's default fault-around, so the segments map as they do once read
-// back from disk. Rebuilds are no slower.
+// page of the segments its searches touched in its RSS (386-391 MiB of
+// segment pages at 100,000 posts, against 212 MiB with 64 KiB writes, for
+// the same queries). 64 KiB is the kernel's default fault-around, so the
+// segments map as they do once read back from disk. Rebuilds are no slower.
 const mergeWriteSize = 64 << 10
 
 func init() {
