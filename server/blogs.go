@@ -118,7 +118,7 @@ func (s *server) handleAPIFeeds() http.Handler {
 			})
 		}
 		w.Header().Set("Cache-Control", "no-cache")
-		writeJSON(w, http.StatusOK, out)
+		writeJSON(w, r, http.StatusOK, out)
 	})
 }
 

@@ -38,7 +38,7 @@ func (s *server) handleHealthz() http.Handler {
 			// The answer is the 503 itself; the details go to the log.
 			s.log.Error("healthz: read store", "err", err)
 			h.Status, h.Error = "error", "the store cannot be read"
-			writeJSON(w, http.StatusServiceUnavailable, h)
+			writeJSON(w, r, http.StatusServiceUnavailable, h)
 			return
 		}
 		h.Lag = max(h.Seq-h.IndexedSeq, 0)
@@ -51,7 +51,7 @@ func (s *server) handleHealthz() http.Handler {
 		} else if h.Lag > maxLag || (h.IndexedSeq == 0 && h.Seq > 0) {
 			h.Status, status = "catching up", http.StatusServiceUnavailable
 		}
-		writeJSON(w, status, h)
+		writeJSON(w, r, status, h)
 	})
 }
 
@@ -78,7 +78,7 @@ func (s *server) handleReindex() http.Handler {
 			}
 			s.log.Info("reindex finished")
 		}()
-		writeJSON(w, http.StatusAccepted, map[string]string{"status": "started"})
+		writeJSON(w, r, http.StatusAccepted, map[string]string{"status": "started"})
 	})
 }
 

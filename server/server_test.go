@@ -289,6 +289,52 @@ func TestAPISearchHit(t *testing.T) {
 	}
 }
 
+// TestJSONLayout checks that JSON answers come compact, one line, and
+// indented for a person who adds ?pretty, with the same content.
+func TestJSONLayout(t *testing.T) {
+	e := newEnv(t, Config{})
+	tests := []struct {
+		name, target string
+		status       int
+	}{
+		{"search", "/api/search?q=VCHA", 200},
+		{"error", "/api/search?q=VCHA&limit=ten", 400},
+		{"health", "/healthz", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sep := "?"
+			if strings.Contains(tt.target, "?") {
+				sep = "&"
+			}
+			compact, pretty := e.get(t, tt.target), e.get(t, tt.target+sep+"pretty")
+			for _, w := range []*httptest.ResponseRecorder{compact, pretty} {
+				if w.Code != tt.status {
+					t.Fatalf("status: got %d, want %d; body %s", w.Code, tt.status, w.Body)
+				}
+			}
+			if body := strings.TrimSuffix(compact.Body.String(), "\n"); strings.Contains(body, "\n") {
+				t.Errorf("compact answer has more than one line:\n%s", body)
+			}
+			if !strings.HasPrefix(pretty.Body.String(), "{\n  \"") {
+				t.Errorf("?pretty answer not indented:\n%s", pretty.Body)
+			}
+			var a, b map[string]any
+			if err := json.Unmarshal(compact.Body.Bytes(), &a); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(pretty.Body.Bytes(), &b); err != nil {
+				t.Fatal(err)
+			}
+			delete(a, "took_ms")
+			delete(b, "took_ms")
+			if fmt.Sprint(a) != fmt.Sprint(b) {
+				t.Errorf("content differs:\ncompact %v\npretty  %v", a, b)
+			}
+		})
+	}
+}
+
 // TestAPISearchNever500 sends queries meant to confuse the parser: each
 // must answer 200 or 400.
 func TestAPISearchNever500(t *testing.T) {
