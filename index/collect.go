@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -120,28 +121,80 @@ func (f *facetCounter) add(c *segColumns, i uint64) {
 	}
 }
 
+// result returns the counts: of blogs and languages the maxFacetValues
+// values with the most hits, most first (then by value), and of years the
+// newest maxFacetValues, newest first.
 func (f *facetCounter) result(cols *snapColumns) map[string][]FacetCount {
-	out := map[string][]FacetCount{"blog": {}, "lang": {}, "year": {}}
-	add := func(name, value string, n int) {
-		if n > 0 && value != "" {
-			out[name] = append(out[name], FacetCount{Value: value, Count: n})
+	return map[string][]FacetCount{
+		"blog": topValues(cols.blogs, f.blogs),
+		"lang": topValues(cols.langs, f.langs),
+		"year": f.newestYears(),
+	}
+}
+
+// topValues returns the maxFacetValues values with the most hits, of
+// values and their counts side by side, most first, then by value. A common
+// word has hits in every blog, so it keeps the best in a sorted slice that
+// a value must beat to enter, instead of sorting them all.
+func topValues(values []string, counts []int) []FacetCount {
+	top := make([]FacetCount, 0, min(len(values), maxFacetValues))
+	for i, n := range counts {
+		if n == 0 || values[i] == "" {
+			continue
+		}
+		c := FacetCount{Value: values[i], Count: n}
+		if len(top) == maxFacetValues && !facetBefore(c, top[len(top)-1]) {
+			continue
+		}
+		at, _ := slices.BinarySearchFunc(top, c, func(a, b FacetCount) int {
+			if facetBefore(a, b) {
+				return -1
+			}
+			return 1
+		})
+		if len(top) == maxFacetValues {
+			top = top[:len(top)-1]
+		}
+		top = slices.Insert(top, at, c)
+	}
+	return top
+}
+
+// facetBefore reports whether a lists before b: more hits, then by value.
+func facetBefore(a, b FacetCount) bool {
+	if a.Count != b.Count {
+		return a.Count > b.Count
+	}
+	return a.Value < b.Value
+}
+
+// newestYears returns the counts of the newest maxFacetValues years with
+// hits, newest first.
+func (f *facetCounter) newestYears() []FacetCount {
+	var out []FacetCount
+	add := func(y, n int) {
+		if n > 0 && len(out) < maxFacetValues {
+			out = append(out, FacetCount{Value: strconv.Itoa(y), Count: n})
 		}
 	}
-	for i, n := range f.blogs {
-		add("blog", cols.blogs[i], n)
-	}
-	for i, n := range f.langs {
-		add("lang", cols.langs[i], n)
-	}
-	for i, n := range f.years {
-		add("year", strconv.Itoa(1900+i), n)
-	}
-	for y, n := range f.otherYears {
-		if y != 0 {
-			add("year", strconv.Itoa(int(y)), n)
+	others := slices.Sorted(maps.Keys(f.otherYears))
+	slices.Reverse(others)
+	for _, y := range others {
+		if int(y) >= 1900+len(f.years) {
+			add(int(y), f.otherYears[y])
 		}
 	}
-	sortFacets(out)
+	for i := len(f.years) - 1; i >= 0; i-- {
+		add(1900+i, f.years[i])
+	}
+	for _, y := range others {
+		if y != 0 && int(y) < 1900 {
+			add(int(y), f.otherYears[y])
+		}
+	}
+	if out == nil {
+		out = []FacetCount{}
+	}
 	return out
 }
 

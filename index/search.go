@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/blevesearch/bleve/v2/search"
@@ -168,20 +167,3 @@ func mergeSpans(s []Span) []Span {
 
 // maxFacetValues is the number of values of each facet kept.
 const maxFacetValues = 50
-
-// sortFacets orders the counts of each facet, most hits first (then by
-// value) and years newest first, and keeps the first maxFacetValues.
-func sortFacets(out map[string][]FacetCount) {
-	for name, counts := range out {
-		slices.SortFunc(counts, func(a, b FacetCount) int {
-			if name == "year" {
-				return strings.Compare(b.Value, a.Value)
-			}
-			if a.Count != b.Count {
-				return b.Count - a.Count
-			}
-			return strings.Compare(a.Value, b.Value)
-		})
-		out[name] = counts[:min(len(counts), maxFacetValues)]
-	}
-}
