@@ -181,7 +181,7 @@ func (s *server) feedDoc(ctx context.Context, r *http.Request, base string, blog
 		self += "?q=" + url.QueryEscape(r.URL.Query().Get("q"))
 		home = base + "search?q=" + url.QueryEscape(q) + "&sort=date"
 		var hits []found
-		_, hits, err = s.search(ctx, index.Request{Query: q, Limit: n, Sort: "date"})
+		_, hits, err = s.search(ctx, index.Request{Query: q, Limit: n, Sort: "date"}, true)
 		for _, f := range hits {
 			posts = append(posts, f.post)
 		}

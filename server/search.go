@@ -26,9 +26,10 @@ type found struct {
 }
 
 // search answers r from the index and fetches the hits' posts from the
-// store, keeping the index's order. A hit whose post the store no longer
-// has (purged since it was indexed) is left out.
-func (s *server) search(ctx context.Context, r index.Request) (*index.Result, []found, error) {
+// store, keeping the index's order, with their Content when content is set
+// (a feed shows it; a list of hits shows the text). A hit whose post the
+// store no longer has (purged since it was indexed) is left out.
+func (s *server) search(ctx context.Context, r index.Request, content bool) (*index.Result, []found, error) {
 	if err := checkQuery(r.Query); err != nil {
 		return nil, nil, err
 	}
@@ -49,7 +50,11 @@ func (s *server) search(ctx context.Context, r index.Request) (*index.Result, []
 	for i, h := range res.Hits {
 		ids[i] = h.ID
 	}
-	posts, err := s.st.FindPosts(ctx, ids)
+	find := s.st.FindPostsWithoutContent
+	if content {
+		find = s.st.FindPosts
+	}
+	posts, err := find(ctx, ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("search %q: %w", r.Query, err)
 	}
@@ -166,7 +171,7 @@ func (s *server) handleAPISearch() http.Handler {
 			s.writeJSONError(w, r, err)
 			return
 		}
-		res, hits, err := s.search(r.Context(), req)
+		res, hits, err := s.search(r.Context(), req, false)
 		if err != nil {
 			s.writeJSONError(w, r, err)
 			return
@@ -199,7 +204,7 @@ func (s *server) handleAPISearch() http.Handler {
 		}
 		out.TookMS = math.Round(float64(time.Since(start).Microseconds())/10) / 100
 		w.Header().Set("Cache-Control", "no-cache")
-		writeJSON(w, http.StatusOK, out)
+		writeJSON(w, r, http.StatusOK, out)
 	})
 }
 
@@ -320,7 +325,7 @@ func (s *server) handleSearchPage() http.Handler {
 		if err == nil {
 			res, hits, err = s.search(r.Context(), index.Request{
 				Query: q, Limit: pageSize, Offset: (pg - 1) * pageSize, Sort: sv.Sort, Facets: true,
-			})
+			}, false)
 		}
 		if err != nil {
 			status, msg := s.errorStatus(r, err)

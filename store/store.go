@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,6 +58,12 @@ type DB struct {
 	countMu  sync.Mutex
 	countSeq int64
 	count    int
+
+	// stmts are prepared statements by their SQL. Every search fetches its
+	// page of posts with one of a few queries, and preparing it anew cost
+	// about a quarter of the fetch.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 }
 
 // Open opens the store at path, creating it and applying migrations as
@@ -91,7 +98,31 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // Close closes the store.
 func (db *DB) Close() error {
+	db.stmtMu.Lock()
+	for _, st := range db.stmts {
+		st.Close()
+	}
+	db.stmts = nil
+	db.stmtMu.Unlock()
 	return db.db.Close()
+}
+
+// prepared returns query prepared, preparing it on first use.
+func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if st, ok := db.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := db.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if db.stmts == nil {
+		db.stmts = map[string]*sql.Stmt{}
+	}
+	db.stmts[query] = st
+	return st, nil
 }
 
 // migrate applies the embedded migrations that the database has not seen,
@@ -527,21 +558,41 @@ func scanPosts(rows *sql.Rows) ([]*vplanet.Post, error) {
 // FindPosts returns the posts with these IDs, visible or not, in the order of
 // ids; unknown IDs are skipped.
 func (db *DB) FindPosts(ctx context.Context, ids []string) ([]*vplanet.Post, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	rows, err := db.db.QueryContext(ctx, `SELECT `+postColumns+` FROM posts p JOIN feeds f ON f.id = p.feed_id
-		WHERE p.id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: find posts: %w", err)
-	}
-	posts, err := scanPosts(rows)
-	if err != nil {
-		return nil, fmt.Errorf("store: find posts: %w", err)
+	return db.findPosts(ctx, ids, postColumns)
+}
+
+// FindPostsWithoutContent is FindPosts with every post's Content left
+// empty, for lists such as search hits that show the text alone: the
+// Content is about half of a post.
+func (db *DB) FindPostsWithoutContent(ctx context.Context, ids []string) ([]*vplanet.Post, error) {
+	return db.findPosts(ctx, ids, changeColumns)
+}
+
+// maxFindIDs bounds the IDs of one query of findPosts, and with it the
+// prepared statements kept for it (one per count of IDs).
+const maxFindIDs = 100
+
+func (db *DB) findPosts(ctx context.Context, ids []string, columns string) ([]*vplanet.Post, error) {
+	var posts []*vplanet.Post
+	for part := range slices.Chunk(ids, maxFindIDs) {
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		st, err := db.prepared(ctx, `SELECT `+columns+` FROM posts p JOIN feeds f ON f.id = p.feed_id
+			WHERE p.id IN (?`+strings.Repeat(", ?", len(part)-1)+`)`)
+		if err != nil {
+			return nil, fmt.Errorf("store: find posts: %w", err)
+		}
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: find posts: %w", err)
+		}
+		found, err := scanPosts(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: find posts: %w", err)
+		}
+		posts = append(posts, found...)
 	}
 	byID := make(map[string]*vplanet.Post, len(posts))
 	for _, p := range posts {
