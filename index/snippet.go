@@ -18,11 +18,13 @@ func Snippet(text string, spans []Span, size int) string {
 		size = defaultSnippetSize
 	}
 	s := cleanSpans(text, spans)
-	total := utf8.RuneCountInString(text)
-	if total <= size {
-		return render(text, s, 0, len(text))
+	if byteOffset(text, 0, size) == len(text) {
+		return render(text, s, 0, len(text)) // it fits
 	}
-	ws := 0
+	// The window starts a little before the run of spans that holds the
+	// most matches within size runes. Rune counts are taken from the start
+	// up to the last span and back from there, not over the whole text.
+	bs := 0
 	if len(s) > 0 {
 		// Rune indexes of the span boundaries, found in one pass.
 		rs, re := runeIndexes(text, s)
@@ -38,11 +40,12 @@ func Snippet(text string, spans []Span, size int) string {
 			}
 		}
 		slack := max(0, size-(bestEnd-rs[best]))
-		ws = max(0, rs[best]-min(slack/3, size/4))
+		bs = runesBack(text, s[best].Start, min(rs[best], slack/3, size/4))
 	}
-	ws = min(ws, total-size)
-	bs := byteOffset(text, 0, ws)
 	be := byteOffset(text, bs, size)
+	if be == len(text) {
+		bs = runesBack(text, be, size) // the window ends with the text
+	}
 	// Move the cuts to word boundaries, never past a match.
 	first, last := len(text), 0
 	for _, sp := range s {
@@ -255,6 +258,16 @@ func runeIndexes(text string, s []Span) (starts, ends []int) {
 		r++
 	}
 	return starts, ends
+}
+
+// runesBack returns the byte offset n runes before from.
+func runesBack(text string, from, n int) int {
+	i := from
+	for ; n > 0 && i > 0; n-- {
+		_, size := utf8.DecodeLastRuneInString(text[:i])
+		i -= size
+	}
+	return i
 }
 
 // byteOffset returns the byte offset n runes after from.

@@ -95,3 +95,38 @@ func FuzzSnippet(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSnippet cuts snippets from a post of about 3 KB of Japanese
+// text, as a page of search hits does ten times.
+func BenchmarkSnippet(b *testing.B) {
+	text := benchText(b, "ja")
+	start := strings.Index(text, "。") + len("。")
+	end := start + 3000
+	for !utf8.RuneStart(text[end]) {
+		end--
+	}
+	post := text[start:end]
+	word := func(at int) Span {
+		for !utf8.RuneStart(post[at]) {
+			at++
+		}
+		_, n := utf8.DecodeRuneInString(post[at:])
+		_, m := utf8.DecodeRuneInString(post[at+n:])
+		return Span{at, at + n + m}
+	}
+	for _, bc := range []struct {
+		name  string
+		spans []Span
+	}{
+		{"no-match", nil},
+		{"near-start", []Span{word(60)}},
+		{"spread", []Span{word(400), word(1500), word(1530), word(2900)}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(post)))
+			for b.Loop() {
+				Snippet(post, bc.spans, 160)
+			}
+		})
+	}
+}
