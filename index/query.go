@@ -246,7 +246,7 @@ func (b *builder) build(p parsed) (query.Query, error) {
 			q = bleve.NewDisjunctionQuery(alts...)
 		}
 		if group[0].Neg {
-			mustNot = append(mustNot, q)
+			mustNot = append(mustNot, &filterQuery{q}) // only whether it matches counts
 		} else {
 			must = append(must, q)
 		}

@@ -236,13 +236,18 @@ func (s *disMaxSearcher) DocumentMatchPoolSize() int {
 // filterQuery matches what its query matches with a score of zero: blog:
 // and lang: narrow a search without ranking one blog or language above
 // another, and a post's score comes from its words alone, which the search
-// relies on to bound the score of a post without title matches.
+// relies on to bound the score of a post without title matches. Excluded
+// words are filters too: only whether a post has them counts.
 type filterQuery struct {
 	q query.Query
 }
 
-// Searcher wraps the query's searcher.
+// Searcher wraps the query's searcher, built without scores or term
+// vectors. Without term frequencies and norms to keep in step, moving a
+// filter's searcher to a post jumps there in its postings bitmap, where
+// it would step through every post before it: lang:ja has most posts.
 func (q *filterQuery) Searcher(ctx context.Context, r bindex.IndexReader, m mapping.IndexMapping, opts search.SearcherOptions) (search.Searcher, error) {
+	opts.Score, opts.IncludeTermVectors, opts.Explain = "none", false, false
 	s, err := q.q.Searcher(ctx, r, m, opts)
 	if err != nil {
 		return nil, err
