@@ -361,6 +361,7 @@ func countBits(ctx context.Context, snap *scorch.IndexSnapshot, cols *snapColumn
 func (ix *Index) rankTitles(ctx context.Context, snap *scorch.IndexSnapshot, cols *snapColumns, pl plan, top *topK) (bool, error) {
 	// Candidates: the posts whose title matches one of the words.
 	var cands []*roaring.Bitmap
+	var n uint64
 	for _, ss := range snap.Segments() {
 		bm, err := orBits(pl.titles, ss)
 		if errors.Is(err, errNoBits) {
@@ -370,6 +371,10 @@ func (ix *Index) rankTitles(ctx context.Context, snap *scorch.IndexSnapshot, col
 			return false, err
 		}
 		cands = append(cands, bm)
+		n += bm.GetCardinality()
+	}
+	if n < uint64(pl.k) {
+		return false, nil // too few to fill the page: not worth a searcher
 	}
 	s, sctx, err := ix.searcher(ctx, snap, pl.q, false, 1)
 	if err != nil {
@@ -378,7 +383,7 @@ func (ix *Index) rankTitles(ctx context.Context, snap *scorch.IndexSnapshot, col
 	defer s.Close()
 	id := bindex.NewIndexInternalID(nil, 0)
 	var last uint64 // the next global number not yet visited
-	n := 0
+	visited := 0
 	for i, bm := range cands {
 		base := cols.offsets[i]
 		it := bm.Iterator()
@@ -388,7 +393,7 @@ func (ix *Index) rankTitles(ctx context.Context, snap *scorch.IndexSnapshot, col
 			if num < last || !pl.inRange(cols.segs[i].date[local]) {
 				continue // visited on the way to an earlier one, or filtered
 			}
-			if n++; n%checkDoneEvery == 0 {
+			if visited++; visited%checkDoneEvery == 0 {
 				if err := ctx.Err(); err != nil {
 					return false, err
 				}
