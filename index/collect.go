@@ -132,10 +132,10 @@ func (f *facetCounter) result(cols *snapColumns) map[string][]FacetCount {
 	}
 }
 
-// topValues returns the maxFacetValues values with the most hits, of
-// values and their counts side by side, most first, then by value. A common
-// word has hits in every blog, so it keeps the best in a sorted slice that
-// a value must beat to enter, instead of sorting them all.
+// topValues returns the maxFacetValues values with the most hits, most
+// first, then by value; counts[i] is the hits of values[i]. A common word
+// has hits in every blog, so the best are kept in a sorted slice that a
+// value must beat to enter, instead of sorting them all.
 func topValues(values []string, counts []int) []FacetCount {
 	top := make([]FacetCount, 0, min(len(values), maxFacetValues))
 	for i, n := range counts {
