@@ -534,8 +534,10 @@ const postColumns = `p.id, p.feed_id, p.guid, p.url, p.title, p.author, p.publis
 	CASE WHEN f.name <> '' THEN f.name WHEN f.title <> '' THEN f.title ELSE f.url END`
 
 // changeColumns are postColumns with an empty Content: the Content is about
-// half of a post, and SQLite reads a column's overflow pages only when it
-// is asked for.
+// half of a post, and left out it is never copied out of SQLite. SQLite
+// still steps through its overflow pages to reach the columns stored after
+// it (text among them), so the saving is the copy: BenchmarkFindPosts,
+// 97 us with it and 82 without.
 var changeColumns = strings.Replace(postColumns, "p.content,", "'',", 1)
 
 func scanPosts(rows *sql.Rows) ([]*vplanet.Post, error) {
