@@ -171,7 +171,7 @@ func facetBefore(a, b FacetCount) bool {
 // newestYears returns the counts of the newest maxFacetValues years with
 // hits, newest first.
 func (f *facetCounter) newestYears() []FacetCount {
-	var out []FacetCount
+	out := []FacetCount{}
 	add := func(y, n int) {
 		if n > 0 && len(out) < maxFacetValues {
 			out = append(out, FacetCount{Value: strconv.Itoa(y), Count: n})
@@ -191,9 +191,6 @@ func (f *facetCounter) newestYears() []FacetCount {
 		if y != 0 && int(y) < 1900 {
 			add(int(y), f.otherYears[y])
 		}
-	}
-	if out == nil {
-		out = []FacetCount{}
 	}
 	return out
 }

@@ -533,12 +533,12 @@ const postColumns = `p.id, p.feed_id, p.guid, p.url, p.title, p.author, p.publis
 	p.content, p.text, p.lang, p.hash, p.first_seen, p.seq, f.status <> 'removed', f.slug,
 	CASE WHEN f.name <> '' THEN f.name WHEN f.title <> '' THEN f.title ELSE f.url END`
 
-// changeColumns are postColumns with an empty Content: the Content is about
+// noContentColumns are postColumns with an empty Content: the Content is about
 // half of a post, and left out it is never copied out of SQLite. SQLite
 // still steps through its overflow pages to reach the columns stored after
 // it (text among them), so the saving is the copy: BenchmarkFindPosts,
 // 97 us with it and 82 without.
-var changeColumns = strings.Replace(postColumns, "p.content,", "'',", 1)
+var noContentColumns = strings.Replace(postColumns, "p.content,", "'',", 1)
 
 func scanPosts(rows *sql.Rows) ([]*vplanet.Post, error) {
 	defer rows.Close()
@@ -567,7 +567,7 @@ func (db *DB) FindPosts(ctx context.Context, ids []string) ([]*vplanet.Post, err
 // empty, for lists such as search hits that show the text alone: the
 // Content is about half of a post.
 func (db *DB) FindPostsWithoutContent(ctx context.Context, ids []string) ([]*vplanet.Post, error) {
-	return db.findPosts(ctx, ids, changeColumns)
+	return db.findPosts(ctx, ids, noContentColumns)
 }
 
 // maxFindIDs bounds the IDs of one query of findPosts, and with it the
@@ -640,7 +640,7 @@ func (db *DB) RecentPosts(ctx context.Context, f vplanet.PostFilter) ([]*vplanet
 // limit of them, without their HTML Content. The index follows the store with
 // it: it indexes the visible ones (from their Text) and deletes the others.
 func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]*vplanet.Post, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT `+changeColumns+` FROM posts p JOIN feeds f ON f.id = p.feed_id
+	rows, err := db.db.QueryContext(ctx, `SELECT `+noContentColumns+` FROM posts p JOIN feeds f ON f.id = p.feed_id
 		WHERE p.seq > ? ORDER BY p.seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: changes after %d: %w", after, err)

@@ -241,12 +241,11 @@ func (s *serveProc) peakRSS() int64 {
 	return s.mem.hwm.Load()
 }
 
-// stop ends serve with SIGTERM, if it runs, and returns its peak RSS, the
-// VmHWM last seen before it exited.
-func (s *serveProc) stop() int64 {
+// stop ends serve with SIGTERM, if it runs, sampling its memory last.
+func (s *serveProc) stop() {
 	select {
 	case <-s.done:
-		return s.mem.hwm.Load()
+		return
 	default:
 	}
 	s.mem.sample(s.cmd.Process.Pid)
@@ -257,13 +256,13 @@ func (s *serveProc) stop() int64 {
 		s.cmd.Process.Kill()
 		<-s.done
 	}
-	return s.mem.hwm.Load()
 }
 
-// stopMem stops serve and returns its peak memory figures.
+// stopMem stops serve and returns its memory figures: VmHWM as last seen
+// before it exited, and the largest RssAnon and RssFile.
 func (s *serveProc) stopMem() memFigures {
-	hwm := s.stop()
-	return memFigures{hwm: hwm, anon: s.mem.anon.Load(), file: s.mem.file.Load()}
+	s.stop()
+	return memFigures{hwm: s.mem.hwm.Load(), anon: s.mem.anon.Load(), file: s.mem.file.Load()}
 }
 
 // dropCache writes out the files under dir and asks the kernel to drop them
