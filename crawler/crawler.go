@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"strings"
@@ -39,8 +40,11 @@ type Store interface {
 // Options configure a Crawler. The zero value of each field means its
 // default.
 type Options struct {
-	Logger  *slog.Logger
-	Client  *http.Client  // nil: the crawler's own client with timeouts
+	Logger *slog.Logger
+	// Client, when set, makes every request, and is trusted to refuse the
+	// addresses it must: the crawler's own clients refuse non-public
+	// addresses to every feed not listed at one (see guard).
+	Client  *http.Client
 	Workers int           // feeds fetched at once; default 64 (PerHost keeps each host polite)
 	PerHost int           // requests at once to one host (host:port); default 2
 	MaxBody int64         // largest body read, in bytes; default 16 MiB
@@ -58,6 +62,10 @@ type Options struct {
 	// only an excerpt. By default their main text is fetched and indexed,
 	// where the site's robots.txt allows it.
 	SkipPages bool
+
+	// public replaces publicAddr, for tests: on loopback, a test declares
+	// one loopback address public and keeps the others private.
+	public func(netip.Addr) bool
 }
 
 // Crawler crawls the store's feeds. It is safe for concurrent use, though
@@ -65,7 +73,9 @@ type Options struct {
 type Crawler struct {
 	store    Store
 	log      *slog.Logger
-	client   *http.Client
+	open     *http.Client // may connect anywhere: for feeds listed at private addresses
+	guarded  *http.Client // connects to public addresses only
+	public   func(netip.Addr) bool
 	workers  int
 	maxBody  int64
 	timeout  time.Duration
@@ -81,7 +91,9 @@ func New(st Store, opts Options) *Crawler {
 	c := &Crawler{
 		store:    st,
 		log:      opts.Logger,
-		client:   opts.Client,
+		open:     opts.Client,
+		guarded:  opts.Client,
+		public:   publicAddr,
 		workers:  opts.Workers,
 		maxBody:  opts.MaxBody,
 		timeout:  opts.Timeout,
@@ -108,8 +120,11 @@ func New(st Store, opts Options) *Crawler {
 	if c.interval <= 0 {
 		c.interval = 30 * time.Minute
 	}
-	if c.client == nil {
-		c.client = newClient(c.timeout, perHost)
+	if opts.public != nil {
+		c.public = opts.public
+	}
+	if c.open == nil {
+		c.open, c.guarded = newClients(c.timeout, perHost, c.public)
 	}
 	c.hosts = &hostLimiter{limit: perHost, sems: map[string]chan struct{}{}}
 	if opts.BodyBudget <= 0 {
@@ -297,7 +312,11 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	since := f.LastSuccess
 	f.LastAttempt = now
 	from := f.FetchURL()
-	resp, err := c.fetch(ctx, from, f.ETag, f.LastModified)
+	// Trust follows the line in feeds.txt, not where the feed was found
+	// since: a public blog's redirect or autodiscovery link to a private
+	// address is refused even when it was pinned by an earlier version.
+	private := c.listedPrivate(ctx, f.URL)
+	resp, err := c.fetch(ctx, from, f.ETag, f.LastModified, private)
 	var he *httpError
 	if errors.As(err, &he) && (he.Code == http.StatusNotFound || he.Code == http.StatusGone) && from != f.URL {
 		// The feed found earlier (by autodiscovery or a redirect) is gone:
@@ -305,7 +324,7 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 		c.log.Info("feed URL lost; trying the listed URL", "feed", f.URL, "lost", from, "error", describe(err))
 		from = f.URL
 		f.FeedURL, f.Redirect = "", ""
-		resp, err = c.fetch(ctx, from, "", "")
+		resp, err = c.fetch(ctx, from, "", "", private)
 	}
 	if err != nil {
 		c.fail(f, err, now)
@@ -325,7 +344,7 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	if errors.As(err, &page) && page.Feed != "" {
 		// A home page: fetch the feed it links, once.
 		feedURL := page.Feed
-		resp, err = c.fetch(ctx, feedURL, "", "")
+		resp, err = c.fetch(ctx, feedURL, "", "", private)
 		if err != nil {
 			c.fail(f, fmt.Errorf("the page links the feed %s, but: %w", feedURL, wordsError{err}), now)
 			return nil, failed, 0
@@ -356,7 +375,7 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	f.SiteURL = p.SiteURL
 	c.succeed(f, resp, now)
 	if c.pages {
-		c.fetchPages(ctx, rs, f, p, since)
+		c.fetchPages(ctx, rs, f, p, since, resp.URL, private)
 	}
 	dates := make([]time.Time, 0, len(p.Posts))
 	for _, post := range p.Posts {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -22,14 +23,23 @@ import (
 // maxRedirects is how many redirects one fetch follows.
 const maxRedirects = 5
 
-// newClient returns the crawler's own HTTP client: bounded connect, TLS and
-// header waits, gzip, and at most maxRedirects redirects, a loop being an
-// error. The whole-body timeout is the request's context.
-func newClient(timeout time.Duration, perHost int) *http.Client {
-	dialer := &net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second}
+// newClients returns the crawler's own HTTP clients: bounded connect, TLS
+// and header waits, gzip, and at most maxRedirects redirects, a loop being
+// an error. The whole-body timeout is the request's context. The guarded
+// client connects to addresses that public approves only (see guard); the
+// open one, for feeds listed at private addresses, anywhere. They share no
+// connections, so a connection made for a trusted feed is never reused by
+// another.
+func newClients(timeout time.Duration, perHost int, public func(netip.Addr) bool) (open, guarded *http.Client) {
+	dialer := net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second}
+	g := newGuard(dialer, public)
+	return newClient(timeout, perHost, dialer.DialContext), newClient(timeout, perHost, g.DialContext)
+}
+
+func newClient(timeout time.Duration, perHost int, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
 	tr := &http.Transport{
 		Proxy:                  http.ProxyFromEnvironment,
-		DialContext:            dialer.DialContext,
+		DialContext:            dial,
 		TLSHandshakeTimeout:    min(timeout, 10*time.Second),
 		ResponseHeaderTimeout:  timeout,
 		ExpectContinueTimeout:  time.Second,
@@ -115,14 +125,20 @@ type request struct {
 	ETag         string // If-None-Match
 	LastModified string // If-Modified-Since
 	MaxBody      int64  // 0: the crawler's MaxBody
+	// Private lets the request connect to non-public addresses: it is on
+	// behalf of a feed feeds.txt lists at such an address.
+	Private bool
+	// Origin, when set, is the only origin (scheme, host, port) the request
+	// and each of its redirects may go to.
+	Origin string
 }
 
 // fetch GETs a feed conditionally, reading at most maxBody bytes of the
 // body. A 200 or 304 returns a response; any other status returns an
 // *httpError; a failure to connect or read, an error. The caller gives the
 // body back with done as soon as it has parsed it.
-func (c *Crawler) fetch(ctx context.Context, rawURL, etag, lastModified string) (*response, error) {
-	return c.get(ctx, rawURL, request{Accept: feedAccept, ETag: etag, LastModified: lastModified})
+func (c *Crawler) fetch(ctx context.Context, rawURL, etag, lastModified string, private bool) (*response, error) {
+	return c.get(ctx, rawURL, request{Accept: feedAccept, ETag: etag, LastModified: lastModified, Private: private})
 }
 
 // done gives the room of resp's body back to the crawler's budget. It may
@@ -144,6 +160,23 @@ func (c *Crawler) get(ctx context.Context, rawURL string, o request) (*response,
 	}
 	if o.MaxBody <= 0 {
 		o.MaxBody = c.maxBody
+	}
+	client := c.guarded
+	if o.Private {
+		client = c.open
+	}
+	if o.Origin != "" {
+		if origin(rawURL) != o.Origin {
+			return nil, &otherOriginError{URL: rawURL, Origin: o.Origin}
+		}
+		bound := *client
+		bound.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if origin(req.URL.String()) != o.Origin {
+				return &otherOriginError{URL: req.URL.String(), Origin: o.Origin}
+			}
+			return checkRedirect(req, via)
+		}
+		client = &bound
 	}
 	// Waiting for the host is not the server's time: the timeout starts after.
 	release, err := c.hosts.acquire(ctx, u.Host)
@@ -167,7 +200,7 @@ func (c *Crawler) get(ctx context.Context, rawURL string, o request) (*response,
 		req.Header.Set("If-Modified-Since", o.LastModified)
 	}
 
-	resp, err := c.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -258,6 +291,8 @@ func describe(err error) string {
 		tl   *tooLargeError
 		hp   *htmlPageError
 		re   *redirectError
+		pa   *privateAddrError
+		oo   *otherOriginError
 		dns  *net.DNSError
 		cert *tls.CertificateVerificationError
 		ua   x509.UnknownAuthorityError
@@ -269,6 +304,10 @@ func describe(err error) string {
 		return oneLine(err.Error())
 	case errors.As(err, &re):
 		return re.Error()
+	case errors.As(err, &pa):
+		return pa.Error()
+	case errors.As(err, &oo):
+		return oo.Error()
 	case errors.As(err, &dns):
 		if dns.IsNotFound {
 			return "host not found: " + dns.Name + " does not exist in DNS"
