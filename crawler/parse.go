@@ -83,6 +83,13 @@ func (n *normalizer) parse(body []byte, contentType, feedURL, lang string, now t
 		}
 	}()
 	text, _ := decode(body, contentType)
+	sh, err := scanShape(text)
+	if err != nil {
+		return nil, err
+	}
+	if sh.kept != nil {
+		text = sh.kept
+	}
 	base, _ := url.Parse(feedURL)
 	fp := gofeed.NewParser()
 	fp.RSSTranslator = ttlTranslator{}
@@ -99,7 +106,11 @@ func (n *normalizer) parse(body []byte, contentType, feedURL, lang string, now t
 		}
 		return nil, fmt.Errorf("malformed feed: %s", oneLine(err.Error()))
 	}
-	return n.normalize(f, base, lang, now), nil
+	p = n.normalize(f, base, lang, now)
+	if sh.kept != nil {
+		p.Dropped = max(p.Dropped, sh.items-maxItems)
+	}
+	return p, nil
 }
 
 // ttlKey is where ttlTranslator keeps an RSS channel's <ttl>.
