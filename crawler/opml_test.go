@@ -109,3 +109,36 @@ func FuzzReadOPML(f *testing.F) {
 		}
 	})
 }
+
+// TestReadOPMLRefusesWhatFeedsTxtWould reads an export, as Feedly writes
+// one, with an outline whose xmlUrl (70 KB) no line of feeds.txt may hold
+// and a title full of bidirectional controls. What ReadOPML returns,
+// written with FormatFeedLine, must read back with ReadFeedList.
+func TestReadOPMLRefusesWhatFeedsTxtWould(t *testing.T) {
+	opml := strings.Replace(string(mustRead(t, "opml/feedly-hostile.opml")), "LONGQUERY", strings.Repeat("a", 70_000), 1)
+	srcs, err := ReadOPML(strings.NewReader(opml))
+	if err == nil || !strings.Contains(err.Error(), "1 outlines skipped") || !strings.Contains(err.Error(), "feeds.txt takes lines of at most 65536 bytes") {
+		t.Errorf("error = %v, want the long outline skipped with a message naming feeds.txt's limit", err)
+	}
+	if len(err.Error()) > 1000 {
+		t.Errorf("the error is %d bytes long; it should not repeat the URL", len(err.Error()))
+	}
+	want := []vplanet.FeedSource{
+		{URL: "https://www.yellow-bricks.com/feed/", Name: "Yellow Bricks"},
+		{URL: "https://vhoge.hateblo.jp/feed", Name: "vHoge gnp.exe isolated marked"},
+	}
+	for i := range srcs {
+		srcs[i].Line = 0
+	}
+	if !reflect.DeepEqual(srcs, want) {
+		t.Errorf("ReadOPML =\n%+v\nwant\n%+v", srcs, want)
+	}
+	var lines strings.Builder
+	for _, src := range srcs {
+		lines.WriteString(FormatFeedLine(src) + "\n")
+	}
+	back, err := ReadFeedList(strings.NewReader(lines.String()))
+	if err != nil || len(back) != len(srcs) {
+		t.Errorf("feeds.txt written from the OPML reads back as %d feeds, error %v", len(back), err)
+	}
+}
