@@ -83,8 +83,8 @@ func ReadOPML(r io.Reader) ([]vplanet.FeedSource, error) {
 				continue
 			}
 			src.Name = feedName(title)
-			if lang := strings.ToLower(attr("language")); langTag.MatchString(lang) {
-				src.Lang, _, _ = strings.Cut(lang, "-")
+			if lang, ok := knownLang(strings.ToLower(attr("language"))); ok {
+				src.Lang = lang
 			}
 			// What import-opml writes, feeds.txt must read back: a line
 			// over its limit would stop serve from starting.
@@ -142,7 +142,7 @@ func feedName(title string) string {
 func bidiMark(r rune) bool { return r == 0x200e || r == 0x200f || r == 0x061c }
 
 // FormatFeedLine writes src as a line of feeds.txt that ReadFeedList reads
-// back as src. (A name whose last word looks like a language code, such as
+// back as src. (A name whose last word is a known language code, such as
 // "Notes en", reads back as that language.)
 func FormatFeedLine(src vplanet.FeedSource) string {
 	line := src.URL
