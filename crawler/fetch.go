@@ -81,7 +81,8 @@ type response struct {
 	RetryAfter   time.Time     // from a 429 or 503, else zero
 	MaxAge       time.Duration // how long the response may be cached (see cacheLifetime)
 	Body         []byte        // nil unless Status is 200; give it back with Crawler.done
-	held         int64         // room the body holds in the crawler's budget
+	held         int64         // room the body holds in budget
+	budget       *budget       // the budget the room is from
 }
 
 // httpError is an HTTP status that is not a success.
@@ -131,6 +132,10 @@ type request struct {
 	// Origin, when set, is the only origin (scheme, host, port) the request
 	// and each of its redirects may go to.
 	Origin string
+	// Page makes the body take its room from the budget of post pages and
+	// robots.txt files, which a feed's work fetches while it holds room in
+	// the parse budget (see Crawler.parsing).
+	Page bool
 }
 
 // fetch GETs a feed conditionally, reading at most maxBody bytes of the
@@ -144,10 +149,10 @@ func (c *Crawler) fetch(ctx context.Context, rawURL, etag, lastModified string, 
 // done gives the room of resp's body back to the crawler's budget. It may
 // be called more than once, and with nil.
 func (c *Crawler) done(resp *response) {
-	if resp == nil {
+	if resp == nil || resp.budget == nil {
 		return
 	}
-	c.bodies.release(resp.held)
+	resp.budget.release(resp.held)
 	resp.held, resp.Body = 0, nil
 }
 
@@ -185,8 +190,50 @@ func (c *Crawler) get(ctx context.Context, rawURL string, o request) (*response,
 	}
 	defer release()
 
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+	// The timeout covers the server's time only: it stops while the body
+	// waits for room in the crawler's budget (see requestClock).
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	clock := startClock(c.timeout, func() { cancel(errTimedOut) })
+	defer clock.stop()
+	r, err := c.do(ctx, client, rawURL, o, clock)
+	if err != nil && errors.Is(context.Cause(ctx), errTimedOut) {
+		err = fmt.Errorf("%w: %w", errTimedOut, err)
+	}
+	return r, err
+}
+
+// errTimedOut is a request that took longer than the crawler's timeout.
+var errTimedOut = fmt.Errorf("request timed out: %w", context.DeadlineExceeded)
+
+// requestClock is a request's timeout, which can be paused.
+type requestClock struct {
+	t     *time.Timer
+	left  time.Duration
+	since time.Time
+}
+
+func startClock(d time.Duration, f func()) *requestClock {
+	return &requestClock{t: time.AfterFunc(d, f), left: d, since: time.Now()}
+}
+
+// pause stops the clock until resume is called. It is called from the
+// request's goroutine only.
+func (c *requestClock) pause() (resume func()) {
+	if c == nil || !c.t.Stop() {
+		return func() {} // no clock, or it has run out
+	}
+	c.left -= time.Since(c.since)
+	return func() {
+		c.since = time.Now()
+		c.t.Reset(max(c.left, 0))
+	}
+}
+
+func (c *requestClock) stop() { c.t.Stop() }
+
+// do makes the request of get.
+func (c *Crawler) do(ctx context.Context, client *http.Client, rawURL string, o request, clock *requestClock) (*response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("bad feed URL: %w", err)
@@ -228,16 +275,20 @@ func (c *Crawler) get(ctx context.Context, rawURL string, o request) (*response,
 		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 		return nil, e
 	}
-	body, held, err := c.bodies.readBody(ctx, resp.Body, resp.ContentLength, o.MaxBody)
+	bodies := c.bodies
+	if o.Page {
+		bodies = c.pageBodies
+	}
+	body, held, err := bodies.readBody(ctx, resp.Body, resp.ContentLength, o.MaxBody, clock.pause)
 	if err != nil {
-		c.bodies.release(held)
+		bodies.release(held)
 		var tl *tooLargeError
 		if errors.As(err, &tl) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("reading the body: %w", err)
 	}
-	r.Body, r.held = body, held
+	r.Body, r.held, r.budget = body, held, bodies
 	return r, nil
 }
 

@@ -81,7 +81,7 @@ func (c *Crawler) fetchPages(ctx context.Context, rs *runState, f *vplanet.Feed,
 		if ctx.Err() != nil {
 			return
 		}
-		text, err := c.pageText(ctx, rs, post.URL, request{Accept: pageAccept, Private: private, Origin: own})
+		text, err := c.pageText(ctx, rs, post.URL, request{Accept: pageAccept, Private: private, Origin: own, Page: true})
 		if err != nil {
 			c.log.Info("post page not read; its excerpt is indexed", "feed", f.FetchURL(), "page", post.URL, "error", describe(err))
 			continue

@@ -179,7 +179,7 @@ func (c *Crawler) robotsFor(ctx context.Context, cache *robotsCache, u *url.URL,
 }
 
 func (c *Crawler) fetchRobots(ctx context.Context, robotsURL string, private bool) *robots {
-	resp, err := c.get(ctx, robotsURL, request{Accept: "text/plain, */*;q=0.5", MaxBody: maxRobots, Private: private})
+	resp, err := c.get(ctx, robotsURL, request{Accept: "text/plain, */*;q=0.5", MaxBody: maxRobots, Private: private, Page: true})
 	var he *httpError
 	switch {
 	case errors.As(err, &he) && he.Code >= 400 && he.Code < 500 && he.Code != http.StatusTooManyRequests:
