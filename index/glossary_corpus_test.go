@@ -3,6 +3,7 @@ package index_test
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,6 +19,8 @@ import (
 )
 
 var glossCorpusDir = filepath.Join("..", "..", "shared", "corpus")
+
+var glossSample = flag.String("glossary.sample", "", "spellings, separated by \"|\", whose corpus matches TestGlossaryCorpus shows as well")
 
 // The sources of the corpus check, as blog slugs so that the blog facet
 // counts each one.
@@ -127,7 +130,8 @@ func glossCorpus(t testing.TB) []*vplanet.Post {
 // source, and prints them with -v. A Japanese spelling that matches the
 // novel, or more than a third of the Japanese documentation, is shown with
 // samples of its matches, to be read: either it means the same there, or
-// it is a false friend and does not belong in its group. The novel must
+// it is a false friend and does not belong in its group (-glossary.sample
+// shows the matches of any spelling asked for). The novel must
 // match nothing: none of its words are VMware's.
 func TestGlossaryCorpus(t *testing.T) {
 	posts := glossCorpus(t)
@@ -139,6 +143,10 @@ func TestGlossaryCorpus(t *testing.T) {
 	}
 	ix := glossIndex(t, posts)
 	groups := glossGroups(t)
+	asked := map[string]bool{}
+	for s := range strings.SplitSeq(*glossSample, "|") {
+		asked[strings.TrimSpace(s)] = true
+	}
 
 	var (
 		lines                 []string
@@ -169,7 +177,7 @@ func TestGlossaryCorpus(t *testing.T) {
 			if counts[srcNovel] > 0 {
 				novelMatches = append(novelMatches, s)
 			}
-			if japanese(s) && (counts[srcNovel] > 0 || counts[srcHatenaJA]*3 > docs[srcHatenaJA]) {
+			if japanese(s) && (counts[srcNovel] > 0 || counts[srcHatenaJA]*3 > docs[srcHatenaJA]) || asked[s] {
 				samples = append(samples, glossSamples(ix, byID, s, 3)...)
 			}
 		}
