@@ -308,7 +308,6 @@ func discoverJSON(body []byte, base *url.URL) Links {
 func discoverXML(body []byte, base *url.URL) Links {
 	d := xml.NewDecoder(bytes.NewReader(body))
 	d.Strict = false
-	d.AutoClose = xml.HTMLAutoClose
 	d.Entity = xml.HTMLEntity
 	// Feeds in legacy encodings still carry ASCII link elements; reading
 	// them as bytes is enough to find hrefs, which are ASCII or escaped.
