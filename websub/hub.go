@@ -96,17 +96,21 @@ type Content struct {
 // A nil Body means nothing new for that topic.
 type Renderer func(ctx context.Context, topic string) (Content, error)
 
+// maxVerifying bounds the verifications of intent waiting or running.
+const maxVerifying = 256
+
 // Hub is vplanet as a WebSub hub for its own feeds.
 type Hub struct {
-	cfg      HubConfig
-	client   *http.Client
-	log      *slog.Logger
-	sem      chan struct{}
-	ctx      context.Context // ends with Close; verifications and deliveries run under it
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	mu       sync.Mutex // serializes the bounds check with the write it guards
-	Counters HubCounters
+	cfg       HubConfig
+	client    *http.Client
+	log       *slog.Logger
+	sem       chan struct{}
+	ctx       context.Context // ends with Close; verifications and deliveries run under it
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	mu        sync.Mutex // serializes the bounds check with the write it guards
+	verifying atomic.Int64
+	Counters  HubCounters
 }
 
 // NewHub returns a hub. Close it to stop its verifications and deliveries.
@@ -222,7 +226,19 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, he.msg, he.status)
 		return
 	}
-	h.goAsync(func(ctx context.Context) { h.verify(ctx, req) })
+	// Verifications wait for the hub's connection slots; past a bound,
+	// a flood of requests is refused rather than queued without end.
+	if h.verifying.Add(1) > int64(maxVerifying) {
+		h.verifying.Add(-1)
+		h.Counters.Rejected.Add(1)
+		w.Header().Set("Retry-After", "60")
+		http.Error(w, "too many subscription requests are being verified; try again in a minute", http.StatusServiceUnavailable)
+		return
+	}
+	h.goAsync(func(ctx context.Context) {
+		defer h.verifying.Add(-1)
+		h.verify(ctx, req)
+	})
 	w.WriteHeader(http.StatusAccepted)
 }
 

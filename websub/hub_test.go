@@ -613,3 +613,43 @@ func BenchmarkHubFanOut(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPublishToIngest measures the time from the hub's Publish to the
+// subscriber's Ingest receiving the verified body, over loopback: push's
+// share of "published to searchable", against a polling rhythm of minutes
+// to a day.
+func BenchmarkPublishToIngest(b *testing.B) {
+	got := make(chan struct{}, 1)
+	mux := http.NewServeMux()
+	subSrv := httptest.NewServer(mux)
+	defer subSrv.Close()
+	m, err := NewManager(ManagerConfig{Callback: subSrv.URL + "/websub/callback/", Store: NewMemoryStore()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mux.Handle("/websub/callback/{id}", m.Handler(func(context.Context, string, []byte, string) error {
+		got <- struct{}{}
+		return nil
+	}))
+	h, err := NewHub(HubConfig{URL: planet + "websub/hub", Store: NewMemoryStore(), Topic: func(string) bool { return true }, AllowPrivate: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	hubSrv := httptest.NewServer(h)
+	defer hubSrv.Close()
+	ctx := context.Background()
+	topic := planet + "feed.atom"
+	if _, err := m.Subscribe(ctx, "http://127.0.0.1:9/feed.atom", Links{Hubs: []string{hubSrv.URL}, Self: topic}); err != nil {
+		b.Fatal(err)
+	}
+	h.Wait()
+	body := readTestdata(b, "atom-hub.xml")
+	for b.Loop() {
+		if err := h.Publish(ctx, topic, Content{Body: body, Type: "application/atom+xml"}); err != nil {
+			b.Fatal(err)
+		}
+		<-got
+	}
+	h.Wait()
+}

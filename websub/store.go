@@ -37,6 +37,7 @@ type Subscription struct {
 	Reason  string    // why it failed, for people
 	Asked   time.Time // when the last (un)subscription request was sent
 	Expires time.Time // end of the lease the hub granted; zero until verified
+	Pushed  time.Time // last verified content distribution; zero before the first
 	Updated time.Time
 }
 

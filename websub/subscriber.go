@@ -180,6 +180,9 @@ func (m *Manager) Subscribe(ctx context.Context, feed string, links Links) (Subs
 			_ = m.unsubscribe(ctx, old)
 		}
 	}
+	if len(links.Hubs) == 0 {
+		return Subscription{}, fmt.Errorf("websub: subscribe %s: %w", feed, ErrNoHub)
+	}
 	client, private, err := m.clientFor(ctx, feed)
 	if err != nil {
 		return Subscription{}, fmt.Errorf("websub: subscribe %s: %w", feed, err)
@@ -193,11 +196,8 @@ func (m *Manager) Subscribe(ctx context.Context, feed string, links Links) (Subs
 		}
 	}
 	if hub == "" {
-		if len(links.Hubs) > 0 {
-			m.Counters.Refused.Add(1)
-			return Subscription{}, fmt.Errorf("websub: subscribe %s: %w: every hub it names (%s) is on a private address and the feed is not", feed, ErrPrivateAddress, strings.Join(links.Hubs, ", "))
-		}
-		return Subscription{}, fmt.Errorf("websub: subscribe %s: %w", feed, ErrNoHub)
+		m.Counters.Refused.Add(1)
+		return Subscription{}, fmt.Errorf("websub: subscribe %s: %w: every hub it names (%s) is on a private address or cannot be resolved, and the feed is public", feed, ErrPrivateAddress, strings.Join(links.Hubs, ", "))
 	}
 	s := Subscription{
 		ID: randomToken(16), Feed: feed, Topic: topic, Hub: hub,
@@ -523,6 +523,16 @@ func (m *Manager) handleContent(w http.ResponseWriter, r *http.Request, id strin
 		return
 	}
 	m.Counters.Delivered.Add(1)
+	// The crawler polls a feed that is pushed to more slowly, and falls
+	// back to its rhythm when pushes stop; this is how it knows.
+	// Read again: ingesting takes time, and a renewal or an unsubscription
+	// may have changed the subscription meanwhile.
+	if now, err := m.cfg.Store.FindSubscription(ctx, id); err == nil {
+		now.Pushed = m.cfg.Now()
+		if err := m.cfg.Store.PutSubscription(ctx, now); err != nil {
+			m.log.Error("websub: record push", "feed", s.Feed, "err", err)
+		}
+	}
 	w.WriteHeader(http.StatusAccepted)
 }
 

@@ -131,6 +131,13 @@ func TestSubscribe_Idempotent(t *testing.T) {
 	if got := hub2.last().Get("hub.mode"); got != "subscribe" {
 		t.Errorf("the new hub's request is %q, want subscribe", got)
 	}
+	// The feed names no hub any more: leave it, and say so.
+	if _, err := s.m.Subscribe(context.Background(), testFeed, Links{Self: testTopic}); !errors.Is(err, ErrNoHub) {
+		t.Errorf("Subscribe without hubs = %v, want ErrNoHub", err)
+	}
+	if got := hub2.last().Get("hub.mode"); got != "unsubscribe" {
+		t.Errorf("the hub the feed no longer names last got %q, want unsubscribe", got)
+	}
 }
 
 func TestVerify_Section5_3_Intent(t *testing.T) {
@@ -267,6 +274,9 @@ func TestContent_Section7_1_EveryAlgorithm(t *testing.T) {
 				t.Errorf("ingested %s %s (%d bytes), want the listed feed %s, the content type and the body", p.feed, p.contentType, len(p.body), testFeed)
 			}
 		})
+	}
+	if got := s.find(t).Pushed; !got.Equal(s.clk.Now()) {
+		t.Errorf("Pushed = %v, want %v: the crawler needs to know that pushes arrive", got, s.clk.Now())
 	}
 }
 
