@@ -90,6 +90,9 @@ func (c *SubscriberCounters) Snapshot() map[string]int64 {
 	}
 }
 
+// reasonDenied starts the Reason of a subscription the hub denied.
+const reasonDenied = "denied by the hub"
+
 // Manager is vplanet as a WebSub subscriber: it subscribes feeds to the
 // hubs they name, answers the hubs' verifications, renews leases and takes
 // content distributions.
@@ -170,7 +173,9 @@ func (m *Manager) Subscribe(ctx context.Context, feed string, links Links) (Subs
 		case StateActive, StatePending, StateUnsubscribing:
 			return old, nil
 		case StateFailed:
-			if now.Sub(old.Updated) < m.cfg.RetryFailed {
+			// Section 5.2: after a denial the subscription is taken as
+			// not possible; only another hub or topic is tried.
+			if strings.HasPrefix(old.Reason, reasonDenied) || now.Sub(old.Updated) < m.cfg.RetryFailed {
 				return old, nil
 			}
 		}
@@ -241,7 +246,22 @@ func (m *Manager) request(ctx context.Context, client *http.Client, s Subscripti
 	return s, err
 }
 
+// post sends a request to a hub. Section 8.2: a subscriber favours the
+// HTTPS URL of a hub even when it is advertised as HTTP, so the secret does
+// not cross the network in the clear; the HTTP URL is tried only when the
+// HTTPS one does not take the request.
 func (m *Manager) post(ctx context.Context, client *http.Client, hub string, form url.Values) error {
+	if u, err := url.Parse(hub); err == nil && u.Scheme == "http" {
+		u.Scheme = "https"
+		err := m.postOnce(ctx, client, u.String(), form)
+		if err == nil || errors.Is(err, ErrPrivateAddress) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return m.postOnce(ctx, client, hub, form)
+}
+
+func (m *Manager) postOnce(ctx context.Context, client *http.Client, hub string, form url.Values) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hub, strings.NewReader(form.Encode()))
 	if err != nil {
 		return err
@@ -433,7 +453,7 @@ func (m *Manager) handleVerify(w http.ResponseWriter, r *http.Request, id string
 	case known && mode == "denied":
 		m.Counters.Denied.Add(1)
 		s.State, s.Updated = StateFailed, now
-		s.Reason = "denied by the hub"
+		s.Reason = reasonDenied
 		if reason := q.Get("hub.reason"); reason != "" {
 			s.Reason += ": " + clip(reason)
 		}

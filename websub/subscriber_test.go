@@ -206,6 +206,12 @@ func TestDenied_Section5_2(t *testing.T) {
 	if sub.State != StateFailed || !strings.Contains(sub.Reason, "topic not hosted here") {
 		t.Errorf("after denial: %s %q, want failed with the hub's reason", sub.State, sub.Reason)
 	}
+	// Section 5.2: the subscription is then taken as not possible.
+	s.clk.Add(30 * 24 * time.Hour)
+	s.subscribe(t, hub)
+	if n := len(hub.requests()); n != 1 {
+		t.Errorf("a denied subscription was asked for again: %d requests, want 1", n)
+	}
 }
 
 func TestSubscribe_HubRefuses(t *testing.T) {
