@@ -486,3 +486,23 @@ func TestSubscribe_RedirectIntoPrivate(t *testing.T) {
 		t.Errorf("Refused = %d, want 1", got)
 	}
 }
+
+// TestHandler_MountedOnPrefix: routed without a {id} pattern, the handler
+// takes the id from the last path segment.
+func TestHandler_MountedOnPrefix(t *testing.T) {
+	s := newSubscriber(t, nil)
+	hub := newSpecHub(t, "127.0.0.1")
+	sub := s.subscribe(t, hub)
+	h := s.m.Handler(s.sink.ingest)
+	q := url.Values{"hub.mode": {"subscribe"}, "hub.topic": {testTopic}, "hub.challenge": {"c4"}, "hub.lease_seconds": {"60"}}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/push/"+sub.ID+"?"+q.Encode(), nil))
+	if rec.Code != http.StatusOK || rec.Body.String() != "c4" {
+		t.Errorf("answered %d %q, want 200 c4", rec.Code, rec.Body.String())
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/push/"+sub.ID, nil))
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("PUT answered %d, want 405", rec.Code)
+	}
+}
