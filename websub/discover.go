@@ -269,8 +269,7 @@ const atomNS = "http://www.w3.org/2005/Atom"
 // since a feed without a hub is simply polled.
 func DiscoverFeed(body []byte, base string) Links {
 	b, _ := url.Parse(base)
-	trimmed := bytes.TrimLeft(body, " \t\r\n\ufeff")
-	trimmed = bytes.TrimPrefix(trimmed, []byte("\xef\xbb\xbf"))
+	trimmed := bytes.TrimLeft(body, " \t\r\n\ufeff") // the cut set holds the BOM as a rune
 	if len(trimmed) > 0 && trimmed[0] == '{' {
 		return discoverJSON(trimmed, b)
 	}

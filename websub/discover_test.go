@@ -103,6 +103,13 @@ func TestDiscover_Section4(t *testing.T) {
 	}
 }
 
+func TestDiscoverFeed_ByteOrderMark(t *testing.T) {
+	body := append([]byte("\xef\xbb\xbf\n"), readTestdata(t, "json-hub.json")...)
+	if got := DiscoverFeed(body, ""); len(got.Hubs) != 1 || got.Self != "https://tanzu.example.jp/feed.json" {
+		t.Errorf("JSON Feed after a byte order mark: %+v", got)
+	}
+}
+
 func TestDiscoverFeed_Malformed(t *testing.T) {
 	for _, body := range []string{"", "<", "{", "{\"hubs\": 3}", "<feed><link rel=hub href=", "\x00\xff", "<html><head><link rel=hub href=https://x/></head></html>"} {
 		got := DiscoverFeed([]byte(body), "https://example.org/")

@@ -108,6 +108,8 @@ type Hub struct {
 	ctx       context.Context // ends with Close; verifications and deliveries run under it
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
+	closeMu   sync.Mutex // orders wg.Add before Close's wg.Wait
+	closed    bool
 	mu        sync.Mutex // serializes the bounds check with the write it guards
 	verifying atomic.Int64
 	Counters  HubCounters
@@ -182,17 +184,28 @@ func (h *Hub) Wait() { h.wg.Wait() }
 // Close stops the verifications and deliveries in flight and waits for
 // them.
 func (h *Hub) Close() error {
+	h.closeMu.Lock()
+	h.closed = true
+	h.closeMu.Unlock()
 	h.cancel()
 	h.wg.Wait()
 	return nil
 }
 
-func (h *Hub) goAsync(f func(ctx context.Context)) {
+// goAsync runs f in the background under the hub's context, unless the
+// hub is closed; it reports whether f was started.
+func (h *Hub) goAsync(f func(ctx context.Context)) bool {
+	h.closeMu.Lock()
+	defer h.closeMu.Unlock()
+	if h.closed {
+		return false
+	}
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
 		f(h.ctx)
 	}()
+	return true
 }
 
 // hubError is a request the hub refuses, with the status and the plain
@@ -235,10 +248,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many subscription requests are being verified; try again in a minute", http.StatusServiceUnavailable)
 		return
 	}
-	h.goAsync(func(ctx context.Context) {
+	started := h.goAsync(func(ctx context.Context) {
 		defer h.verifying.Add(-1)
 		h.verify(ctx, req)
 	})
+	if !started {
+		h.verifying.Add(-1)
+		http.Error(w, "the hub is shutting down; try again later", http.StatusServiceUnavailable)
+		return
+	}
 	w.WriteHeader(http.StatusAccepted)
 }
 

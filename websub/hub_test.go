@@ -653,3 +653,15 @@ func BenchmarkPublishToIngest(b *testing.B) {
 	}
 	h.Wait()
 }
+
+func TestHub_Closed(t *testing.T) {
+	th := newTestHub(t, nil)
+	sub := newSpecSubscriber(t, "127.0.0.1")
+	th.h.Close()
+	if status, _ := th.request(t, subscribeForm(planet+"feed.atom", sub.callback("/cb"), "", "")); status != http.StatusServiceUnavailable {
+		t.Errorf("a closed hub answered %d, want 503", status)
+	}
+	if len(sub.verifications()) != 0 {
+		t.Error("a closed hub verified a subscription")
+	}
+}

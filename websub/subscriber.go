@@ -447,7 +447,7 @@ func (m *Manager) handleVerify(w http.ResponseWriter, r *http.Request, id string
 		http.Error(w, "the subscription could not be read", http.StatusServiceUnavailable)
 		return
 	}
-	known := err == nil && topic == s.Topic
+	known := err == nil && sameURL(topic, s.Topic)
 	now := m.cfg.Now()
 	switch {
 	case known && mode == "denied":
@@ -563,4 +563,16 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// sameURL compares topic URLs as section 5.1.1 has hubs read them: with
+// percent-encoded bytes decoded, so a hub that normalizes "%7E" to "~" is
+// still recognized.
+func sameURL(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ua, err1 := url.PathUnescape(a)
+	ub, err2 := url.PathUnescape(b)
+	return err1 == nil && err2 == nil && ua == ub
 }

@@ -506,3 +506,17 @@ func TestHandler_MountedOnPrefix(t *testing.T) {
 		t.Errorf("PUT answered %d, want 405", rec.Code)
 	}
 }
+
+// TestVerify_TopicDecoded: section 5.1.1 has hubs decode percent-encoded
+// bytes of the topic, so the verification may spell it decoded.
+func TestVerify_TopicDecoded(t *testing.T) {
+	s := newSubscriber(t, nil)
+	hub := newSpecHub(t, "127.0.0.1")
+	const encoded = "http://127.0.0.1:9/%7Eblog/feed"
+	if _, err := s.m.Subscribe(context.Background(), testFeed, Links{Hubs: []string{hub.URL()}, Self: encoded}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := hub.verifyIntent(hub.last(), "subscribe", "http://127.0.0.1:9/~blog/feed", 60); !ok {
+		t.Error("a verification naming the decoded topic was refused")
+	}
+}
