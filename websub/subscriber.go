@@ -37,7 +37,8 @@ type ManagerConfig struct {
 	// Lease is the hub.lease_seconds asked for; zero means DefaultLease.
 	Lease time.Duration
 	// RenewBefore is how long before the lease ends RenewDue renews; zero
-	// means a tenth of the lease granted, at least one hour.
+	// means a tenth of the lease granted, at least one hour, at most half
+	// (a hub may grant leases of minutes).
 	RenewBefore time.Duration
 	// VerifyWithin is how long a hub has to verify a request before it is
 	// taken to have failed; zero means one hour.
@@ -373,7 +374,7 @@ func (m *Manager) RenewDue(ctx context.Context) (int, error) {
 			}
 			s.State, s.Reason, s.Updated = StateFailed, "the hub did not verify the subscription within "+m.cfg.VerifyWithin.String(), now
 			errs = append(errs, m.cfg.Store.PutSubscription(ctx, s))
-		case s.State == StateActive && s.Expires.Sub(now) <= m.renewBefore(s) && now.Sub(s.Asked) >= m.cfg.VerifyWithin:
+		case s.State == StateActive && s.Expires.Sub(now) <= m.renewBefore(s) && now.Sub(s.Asked) >= m.resend(s):
 			// The same id and secret: deliveries signed with the current
 			// secret keep verifying while the hub checks the renewal.
 			client, _, err := m.clientFor(ctx, s.Feed)
@@ -396,12 +397,21 @@ func (m *Manager) RenewDue(ctx context.Context) (int, error) {
 	return renewed, errors.Join(errs...)
 }
 
+// renewBefore is how long before s's lease ends it is renewed. The lease
+// is counted from Asked, which the verification sets.
 func (m *Manager) renewBefore(s Subscription) time.Duration {
 	if m.cfg.RenewBefore > 0 {
 		return m.cfg.RenewBefore
 	}
 	lease := s.Expires.Sub(s.Asked)
-	return max(lease/10, time.Hour)
+	return min(max(lease/10, time.Hour), lease/2)
+}
+
+// resend is how long a renewal waits for its verification before it is
+// sent again: VerifyWithin, or less for a lease too short to wait that
+// long.
+func (m *Manager) resend(s Subscription) time.Duration {
+	return min(m.cfg.VerifyWithin, s.Expires.Sub(s.Asked)/2)
 }
 
 // Find returns the feed's subscription, for `vplanet feeds` and

@@ -378,6 +378,31 @@ func TestRenewDue_Section5_3_1_Renewal(t *testing.T) {
 	}
 }
 
+// TestRenewDue_ShortLease: a hub may grant a lease of minutes; it is
+// renewed halfway, not after the lease has run out.
+func TestRenewDue_ShortLease(t *testing.T) {
+	s := newSubscriber(t, nil)
+	hub := newSpecHub(t, "127.0.0.1")
+	activeSubscription(t, s, hub, 600)
+	ctx := context.Background()
+	s.clk.Add(4 * time.Minute)
+	if n, _ := s.m.RenewDue(ctx); n != 0 {
+		t.Errorf("4 minutes into a 10-minute lease: %d renewals, want 0", n)
+	}
+	s.clk.Add(time.Minute)
+	if n, err := s.m.RenewDue(ctx); n != 1 || err != nil {
+		t.Fatalf("5 minutes into a 10-minute lease: RenewDue = %d, %v; want 1 renewal", n, err)
+	}
+	// Not verified: sent again before the lease ends, not after.
+	s.clk.Add(150 * time.Second)
+	if n, _ := s.m.RenewDue(ctx); n != 1 {
+		t.Errorf("an unverified renewal was not sent again: %d", n)
+	}
+	if got := s.find(t).State; got != StateActive {
+		t.Errorf("state = %s, want still active", got)
+	}
+}
+
 func TestRenewDue_Expiry(t *testing.T) {
 	s := newSubscriber(t, nil)
 	hub := newSpecHub(t, "127.0.0.1")
