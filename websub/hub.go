@@ -385,12 +385,39 @@ func (h *Hub) verify(ctx context.Context, req hubRequest) {
 		}
 		h.mu.Unlock()
 	}
+	var full *hubError
+	if errors.As(err, &full) {
+		// Another subscription took the last place while this one was
+		// verified. Section 5.2: a denied subscriber is told so.
+		h.Counters.Rejected.Add(1)
+		h.deny(ctx, req, full.msg)
+		return
+	}
 	if err != nil {
 		h.Counters.VerifyFailed.Add(1)
 		h.log.Error("websub hub: save subscription", "topic", req.topic, "callback", req.callback, "err", err)
 		return
 	}
 	h.Counters.Verified.Add(1)
+}
+
+// deny tells a subscriber its subscription is denied (section 5.2). The
+// answer does not matter.
+func (h *Hub) deny(ctx context.Context, req hubRequest, reason string) {
+	q := url.Values{"hub.mode": {"denied"}, "hub.topic": {req.topic}, "hub.reason": {reason}}
+	h.sem <- struct{}{}
+	defer func() { <-h.sem }()
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, appendQuery(req.callback, q), nil)
+	if err != nil {
+		return
+	}
+	resp, err := h.client.Do(r)
+	if err != nil {
+		h.log.Info("websub hub: denial not delivered", "callback", req.callback, "err", err)
+		return
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	resp.Body.Close()
 }
 
 func (h *Hub) confirm(ctx context.Context, callback, challenge string) error {

@@ -665,3 +665,24 @@ func TestHub_Closed(t *testing.T) {
 		t.Error("a closed hub verified a subscription")
 	}
 }
+
+// TestHub_Section5_2_DeniedWhenFullAfterVerification: when the last place
+// is taken while a subscription is verified, the subscriber is told it is
+// denied rather than left believing it is subscribed.
+func TestHub_Section5_2_DeniedWhenFullAfterVerification(t *testing.T) {
+	th := newTestHub(t, func(c *HubConfig) { c.MaxPerTopic = 1 })
+	sub := newSpecSubscriber(t, "127.0.0.1")
+	topic := planet + "feed.atom"
+	// The request passed its checks; then another subscriber got the place.
+	req := hubRequest{mode: "subscribe", topic: topic, callback: sub.callback("/late"), lease: time.Hour}
+	th.store.PutHubSubscription(context.Background(), HubSubscription{Topic: topic, Callback: sub.callback("/first"), Expires: th.clk.Now().Add(time.Hour)})
+	th.h.verify(context.Background(), req)
+	v := sub.verifications()
+	if len(v) != 2 || v[0].Get("hub.mode") != "subscribe" || v[1].Get("hub.mode") != "denied" ||
+		v[1].Get("hub.topic") != topic || !strings.Contains(v[1].Get("hub.reason"), "limit") {
+		t.Errorf("the subscriber received %v, want a verification then a denial with the reason", v)
+	}
+	if subs := th.subscriptions(t); len(subs) != 1 || subs[0].Callback != sub.callback("/first") {
+		t.Errorf("subscriptions = %+v, want only the first", subs)
+	}
+}
