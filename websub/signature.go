@@ -17,10 +17,10 @@ import (
 var (
 	// ErrNoSignature means a subscription made with a secret received a
 	// content distribution without X-Hub-Signature.
-	ErrNoSignature = errors.New("websub: no X-Hub-Signature")
+	ErrNoSignature = errors.New("no X-Hub-Signature")
 	// ErrBadSignature means X-Hub-Signature is malformed, names an unknown
 	// algorithm, or does not match the body.
-	ErrBadSignature = errors.New("websub: bad X-Hub-Signature")
+	ErrBadSignature = errors.New("bad X-Hub-Signature")
 )
 
 // algorithms are the recognized algorithm names of section 7.1.1. SHA-1 is

@@ -31,13 +31,13 @@ import (
 // Sentinel errors, compared with errors.Is.
 var (
 	// ErrNotFound means the store holds no such subscription.
-	ErrNotFound = errors.New("websub: subscription not found")
+	ErrNotFound = errors.New("subscription not found")
 	// ErrPrivateAddress means a connection was refused because it would
 	// reach a private, loopback or link-local address that the policy does
 	// not allow.
-	ErrPrivateAddress = errors.New("websub: private address refused")
+	ErrPrivateAddress = errors.New("private address refused")
 	// ErrNoHub means a feed names no hub that may be contacted.
-	ErrNoHub = errors.New("websub: no hub")
+	ErrNoHub = errors.New("the feed names no hub")
 )
 
 // Ingest takes the body of a verified content distribution (section 7) for
