@@ -181,7 +181,11 @@ func (m *Manager) Subscribe(ctx context.Context, feed string, links Links) (Subs
 			}
 		}
 	default:
-		// The feed moved to another hub or topic: leave the old one.
+		// The feed moved to another hub or topic: leave the old one. A
+		// feed has one subscription, so the new one below replaces the
+		// old record; the old hub's verification of the unsubscription
+		// is then refused, and its pushes are answered 410 Gone, which
+		// ends the subscription there too (section 7).
 		if old.State == StateActive || old.State == StatePending {
 			_ = m.unsubscribe(ctx, old)
 		}
