@@ -449,3 +449,42 @@ func TestGlossaryFalseFriends(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkGlossarySearch times searches over the bilingual posts whose
+// words the glossary reads: an acronym, a Japanese term, and a query of
+// many words, each run of which (up to six words) is looked up.
+func BenchmarkGlossarySearch(b *testing.B) {
+	ix, _ := glossFixtures(b)
+	for _, q := range []string{
+		"VCHA",
+		"重複排除",
+		"stretched cluster witness appliance quorum split brain latency",
+	} {
+		b.Run(q, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := ix.Search(context.Background(), index.Request{Query: q}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkGlossaryOpen times opening an index, which analyses every
+// spelling of the built-in glossary (the dictionary is loaded once, before
+// the timer starts).
+func BenchmarkGlossaryOpen(b *testing.B) {
+	dir := b.TempDir()
+	ix, err := index.Open(filepath.Join(dir, "index"), index.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ix.Close()
+	for b.Loop() {
+		ix, err := index.Open(filepath.Join(dir, "index"), index.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ix.Close()
+	}
+}
