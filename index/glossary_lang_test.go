@@ -246,6 +246,8 @@ func TestGlossaryAcrossLanguages(t *testing.T) {
 		{"ja to en/コンテンツライブラリ", "コンテンツライブラリ", "en-migration"},
 		{"ja to en/仮想マシンテンプレート", "仮想マシンテンプレート", "en-migration"},
 		{"ja to en/ストレージコントローラー", "ストレージコントローラー", "en-troubleshooting"},
+		{"ja to en/差分ディスク", "差分ディスク", "en-snapshot"},
+		{"ja to en/ストレージ vMotion", "ストレージ vMotion", "en-migration"},
 
 		// Network.
 		{"en to ja/distributed switch", "distributed switch", "ja-vds"},
@@ -427,6 +429,7 @@ func TestGlossaryFalseFriends(t *testing.T) {
 		{"all-flash is not the Flash client", []string{"オールフラッシュ", "all-flash"}, "en-flash-client", "Flash"},
 		{"Dynamic Environment Manager is not Workspace ONE UEM", []string{"Dynamic Environment Manager", "DEM", "User Environment Manager"}, "en-uem", "UEM"},
 		{"RDSH is not an Amazon RDS host", []string{"RDSH", "リモートデスクトップセッションホスト", "Remote Desktop Session Host"}, "en-rds-host", "RDS host"},
+		{"Kubernetes' Ingress is not ingress traffic", []string{"イングレス"}, "en-ingress-traffic", "ingress"},
 		{"bring-up is not bring up", []string{"ブリングアップ"}, "en-bring-up", "bring up"},
 		{"the compatibility guide is not Terraform's HCL", []string{"互換性ガイド", "Hardware Compatibility List", "VMware Compatibility Guide"}, "en-terraform-hcl", "HCL"},
 		{"end of general support is not end-user support", []string{"end of general support", "ジェネラルサポート終了", "EoGS"}, "en-end-user-support", "end-user support"},
