@@ -154,6 +154,7 @@ func TestGlossaryCorpus(t *testing.T) {
 		foundGroups           int
 		perSource             = map[string]int{}
 		samples, novelMatches []string
+		gained                = map[string]int{} // by the language of the documents
 	)
 	lines = append(lines, fmt.Sprintf("%-44s %9s %9s %6s %6s", "spelling", srcHatenaJA, srcHatenaEN, srcSeeds, srcNovel))
 	for _, g := range groups {
@@ -177,6 +178,13 @@ func TestGlossaryCorpus(t *testing.T) {
 			if counts[srcNovel] > 0 {
 				novelMatches = append(novelMatches, s)
 			}
+			// What the glossary adds: the documents in the other
+			// language that the spelling finds unquoted and not quoted.
+			other := "ja"
+			if japanese(s) {
+				other = "en"
+			}
+			gained[other] += langCount(glossSearch(t, ix, s), other) - langCount(res, other)
 			if japanese(s) && (counts[srcNovel] > 0 || counts[srcHatenaJA]*3 > docs[srcHatenaJA]) || asked[s] {
 				samples = append(samples, glossSamples(ix, byID, s, 3)...)
 			}
@@ -185,6 +193,7 @@ func TestGlossaryCorpus(t *testing.T) {
 	t.Logf("documents: %v", docs)
 	t.Logf("spellings matched per source (documents × spellings): %v", perSource)
 	t.Logf("%d groups, %d spellings; %d groups and %d spellings match some document", len(groups), spellings, foundGroups, found)
+	t.Logf("through the glossary, Japanese spellings find %d more English documents and the others %d more Japanese ones (summed over spellings)", gained["en"], gained["ja"])
 	t.Log("per spelling, the documents it matches alone:\n" + strings.Join(lines, "\n"))
 	if len(samples) > 0 {
 		t.Log("samples of the Japanese spellings to read:\n" + strings.Join(samples, "\n"))
@@ -192,6 +201,16 @@ func TestGlossaryCorpus(t *testing.T) {
 	if len(novelMatches) > 0 {
 		t.Errorf("spellings that match the novel, where no VMware term belongs: %q", novelMatches)
 	}
+}
+
+// langCount returns the hits of res in language lang.
+func langCount(res *index.Result, lang string) int {
+	for _, f := range res.Facets["lang"] {
+		if f.Value == lang {
+			return f.Count
+		}
+	}
+	return 0
 }
 
 // glossSamples returns up to n snippets of the documents that spelling s
