@@ -7,6 +7,7 @@ package index_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -490,4 +491,44 @@ func BenchmarkGlossaryOpen(b *testing.B) {
 		}
 		ix.Close()
 	}
+}
+
+// FuzzGlossaryFile opens an index with an operator's glossary of any
+// content: it loads, or says which line it cannot read; and every spelling
+// of a file that loads can be searched for.
+func FuzzGlossaryFile(f *testing.F) {
+	for _, s := range []string{
+		"ZC | zebracorn | 縞馬一角獣\n",
+		"# only a comment\n\n",
+		"lonely\n",
+		"a | | b\n| |\n",
+		"VCHA | 可用性構成\nvCenter HA | VCHA\n",
+		"the | of | and\n",
+		"ＶＣＨＡ | ｶﾞｲﾄﾞ | \xff\xfe\n",
+		"\"quoted\" | -neg | lang:ja | a OR b\n",
+	} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, content string) {
+		path := filepath.Join(t.TempDir(), "glossary.txt")
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ix, err := index.Open(filepath.Join(dir, "index"), index.Options{GlossaryFile: path})
+		if err != nil {
+			if !strings.Contains(err.Error(), path) {
+				t.Fatalf("the error does not name the file: %v", err)
+			}
+			return
+		}
+		defer ix.Close()
+		for line := range strings.Lines(content) {
+			for s := range strings.SplitSeq(line, "|") {
+				if _, err := ix.Search(context.Background(), index.Request{Query: s}); err != nil && !errors.Is(err, vplanet.ErrBadQuery) {
+					t.Fatalf("search %q: %v", s, err)
+				}
+			}
+		}
+	})
 }
