@@ -120,20 +120,20 @@ const maxNameRunes = 200
 // make a name read backwards in a terminal or an editor: "\u202egnp.exe"
 // shows as "exe.png"), at most maxNameRunes characters.
 func feedName(title string) string {
-	fields := strings.Fields(title)
+	// Characters go first, so that none can hide a "#" from what follows.
+	var b strings.Builder
+	for _, r := range title {
+		if !dropped(r) && !bidiMark(r) {
+			b.WriteRune(r)
+		}
+	}
+	fields := strings.Fields(b.String())
 	for i, f := range fields {
 		if strings.HasPrefix(f, "#") {
 			fields[i] = "＃" + f[1:]
 		}
 	}
-	name := strings.Join(fields, " ")
-	var b strings.Builder
-	for _, r := range name {
-		if !dropped(r) && !bidiMark(r) {
-			b.WriteRune(r)
-		}
-	}
-	return strings.TrimSpace(truncateRunes(b.String(), maxNameRunes))
+	return strings.TrimSpace(truncateRunes(strings.Join(fields, " "), maxNameRunes))
 }
 
 // bidiMark reports whether r is an invisible mark that sets the direction
