@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -110,6 +111,11 @@ func peakDuring(f func()) (heap, rss uint64) {
 	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // resets VmHWM
 	var top atomic.Uint64
 	stop, done := make(chan struct{}), make(chan struct{})
+	// VPLANET_HEAP_PROFILE names a file for the heap profile taken at the
+	// peak (when the heap has grown by a tenth since the last one taken):
+	// what the crawl holds when it holds the most.
+	profile := os.Getenv("VPLANET_HEAP_PROFILE")
+	var profiled uint64
 	go func() {
 		defer close(done)
 		var m runtime.MemStats
@@ -117,6 +123,13 @@ func peakDuring(f func()) (heap, rss uint64) {
 			runtime.ReadMemStats(&m)
 			if m.HeapInuse > top.Load() {
 				top.Store(m.HeapInuse)
+				if profile != "" && m.HeapInuse > profiled+profiled/10 {
+					profiled = m.HeapInuse
+					if f, err := os.Create(profile); err == nil {
+						pprof.WriteHeapProfile(f)
+						f.Close()
+					}
+				}
 			}
 			select {
 			case <-stop:
