@@ -30,6 +30,10 @@ type Config struct {
 	// reverse proxy every client shares the proxy's address: raise it.
 	SearchPerMinute int
 
+	// Glossary is the operator's groups of words that mean the same, offered
+	// as suggestions while typing; nil = none.
+	Glossary [][]string
+
 	// Registry receives the server's metrics and is what /metrics serves, so
 	// that the rest of the process can add its own; nil = a new registry.
 	Registry *prometheus.Registry
@@ -45,6 +49,7 @@ const (
 	maxQueryBytes  = 2000    // longer queries are refused before they reach the index
 	searchTimeout  = 10 * time.Second
 	pageSize       = 10       // hits per HTML results page
+	listSize       = 30       // posts per page of the home and blog pages
 	feedCacheBytes = 32 << 20 // rendered feeds kept in memory
 	blogCacheTTL   = 30 * time.Second
 )
@@ -63,6 +68,7 @@ type server struct {
 	feeds    *feedCache
 	blogs    *blogCache
 	limiter  *rateLimiter // nil: no limit
+	now      func() time.Time
 	// reindexing is set while a rebuild started over HTTP runs, so that two
 	// requests arriving together cannot both start one.
 	reindexing atomic.Bool
@@ -97,6 +103,7 @@ func newServer(cfg Config, st *store.DB, ix *index.Index) *server {
 		feeds:    newFeedCache(feedCacheBytes),
 		blogs:    newBlogCache(blogCacheTTL),
 		limiter:  newRateLimiter(cfg.SearchPerMinute),
+		now:      time.Now,
 	}
 	s.metrics = newMetrics(cfg.Registry, st, ix, cfg.Logger)
 	return s
