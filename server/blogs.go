@@ -255,6 +255,7 @@ func (s *server) handleOpenSearch() http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/opensearchdescription+xml; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=86400")
+		s.forwardedVary(w.Header())
 		w.Write(body)
 	})
 }

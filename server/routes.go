@@ -31,7 +31,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 
 	// Operators.
 	mux.Handle("GET /healthz", s.handleHealthz())
-	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("GET /metrics", s.onlyNetworks(s.cfg.MetricsNetworks, s.metrics.handler()))
 
 	// Everything else is a page that does not exist.
 	mux.Handle("/", s.handleNotFound())

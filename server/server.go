@@ -8,6 +8,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -25,10 +26,20 @@ type Config struct {
 	Logger   *slog.Logger   // nil = discard
 	Token    string         // bearer token for POST /api/reindex; "" turns the endpoint off
 
-	// SearchPerMinute limits searches per client address (HTML, JSON and
-	// search feeds together); 0 = 600, negative = no limit. Behind a
-	// reverse proxy every client shares the proxy's address: raise it.
+	// SearchPerMinute limits the searches of a client address (HTML, JSON,
+	// suggestions and search feeds together), each weighed by its cost
+	// (see queryCost); 0 = 600, negative = no limit.
 	SearchPerMinute int
+
+	// TrustedProxies are the addresses whose X-Forwarded-For,
+	// X-Forwarded-Proto, X-Forwarded-Host and Forwarded headers are
+	// believed: they give the client's address (for the rate limit and
+	// MetricsNetworks) and, without BaseURL, the public scheme and host.
+	TrustedProxies []netip.Prefix
+
+	// MetricsNetworks are the client addresses /metrics answers; nil =
+	// DefaultMetricsNetworks.
+	MetricsNetworks []netip.Prefix
 
 	// Glossary is the operator's groups of words that mean the same, offered
 	// as suggestions while typing; nil = none.
@@ -86,6 +97,9 @@ func newServer(cfg Config, st *store.DB, ix *index.Index) *server {
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
+	}
+	if cfg.MetricsNetworks == nil {
+		cfg.MetricsNetworks = DefaultMetricsNetworks
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
