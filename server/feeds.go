@@ -209,6 +209,21 @@ func (s *server) feedDoc(ctx context.Context, r *http.Request, base string, blog
 		}
 		doc.Entries = append(doc.Entries, e)
 	}
+	if doc.Updated.IsZero() {
+		// A feed with no entry (a search that finds nothing yet) was last
+		// updated when the site was: a reader that sees 1970 thinks it dead.
+		newest, err := s.st.RecentPosts(ctx, vplanet.PostFilter{Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		if len(newest) > 0 {
+			if newest[0].Updated.After(newest[0].Published) {
+				doc.Updated = newest[0].Updated
+			} else {
+				doc.Updated = newest[0].Published
+			}
+		}
+	}
 	return doc, nil
 }
 

@@ -211,3 +211,13 @@ func TestSubscribePage(t *testing.T) {
 		t.Errorf("the header's Feed link does not lead to the subscribe page")
 	}
 }
+
+// TestEmptyFeedUpdated: a search feed that finds nothing says it was
+// updated when the site last was, not in 1970.
+func TestEmptyFeedUpdated(t *testing.T) {
+	e := newEnv(t, Config{})
+	body := e.get(t, "/feed.atom?q=zzyzx").Body.String()
+	if !strings.Contains(body, "<updated>2018-01-01T00:00:00Z</updated>") || strings.Contains(body, "1970") {
+		t.Errorf("empty search feed's updated: want the newest post's date, 2018-01-01:\n%s", body)
+	}
+}
