@@ -391,6 +391,7 @@ type facetItem struct {
 	Count  int
 	URL    string // narrows the search to it; for an active one, removes it
 	Active bool   // the query already filters on it
+	Lang   string // the language the label is written in, when not the page's
 }
 
 // handleSearchPage answers GET /search?q=&sort=&page=. An empty query
@@ -472,6 +473,9 @@ func (s *server) handleSearchPage() http.Handler {
 				if f := blogs[c.Value]; name == "blog" && f != nil {
 					it.Label = f.DisplayName()
 				}
+				if name == "lang" {
+					it.Label, it.Lang = langName(c.Value), c.Value
+				}
 				if it.Active {
 					it.URL = link(removeTerm(q, name, c.Value, blogs), sv.Sort, 1)
 				} else {
@@ -486,6 +490,18 @@ func (s *server) handleSearchPage() http.Handler {
 		sv.Took = formatTook(time.Since(start))
 		s.render(w, r, http.StatusOK, "search", sv)
 	})
+}
+
+// langName is a language code as its speakers write it, so that either
+// reader recognizes it.
+func langName(code string) string {
+	switch code {
+	case "ja":
+		return "日本語"
+	case "en":
+		return "English"
+	}
+	return code
 }
 
 // facetFilter is the query term that narrows a search to one facet value.
