@@ -301,7 +301,11 @@ func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
 		if f.Redirect != "" {
 			problem = strings.TrimSpace(problem + " (moved: " + f.Redirect + ")")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", f.ID, f.Status, f.PostCount, ago(f.LastSuccess), ago(f.NextAttempt), problem)
+		next := ago(f.NextAttempt)
+		if !f.NextAttempt.IsZero() && !f.NextAttempt.After(time.Now()) {
+			next = "due now" // waits for the next crawl; never "5m ago"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", f.ID, f.Status, f.PostCount, ago(f.LastSuccess), next, problem)
 	}
 	return tw.Flush()
 }
