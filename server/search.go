@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -376,6 +377,10 @@ type searchView struct {
 	// blogs whose names come close, offered when nothing matched.
 	Unknown []string
 	Similar []facetItem
+	// Matched are words the hits matched that the query does not spell
+	// (a glossary's long form, the other language's word), to explain
+	// why a hit is there.
+	Matched []string
 
 	RelevanceURL string
 	DateURL      string
@@ -465,6 +470,9 @@ func (s *server) handleSearchPage() http.Handler {
 		for _, f := range hits {
 			sv.Hits = append(sv.Hits, s.postView(r, f.post, f.hit.Spans))
 		}
+		if q != "" {
+			sv.Matched = otherMatches(q, hits)
+		}
 		for _, name := range []string{"blog", "lang", "year"} {
 			g := facetGroup{Name: name}
 			for _, c := range res.Facets[name] {
@@ -490,6 +498,48 @@ func (s *server) handleSearchPage() http.Handler {
 		sv.Took = formatTook(time.Since(start))
 		s.render(w, r, http.StatusOK, "search", sv)
 	})
+}
+
+// otherMatches lists, from the marked words of the hits, those the query
+// does not spell itself, at most eight: what the glossary and the
+// analysis (stems, widths, long vowels) made the search find.
+func otherMatches(q string, hits []found) []string {
+	asked := map[string]bool{}
+	for _, t := range scanTerms(q) {
+		for _, w := range strings.Fields(t.value) {
+			asked[foldName(w)] = true
+		}
+		asked[foldName(t.value)] = true
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, h := range hits {
+		for field, text := range map[string]string{"title": h.post.Title, "text": h.post.Text} {
+			// Words marked side by side ("vCenter HA") are one match.
+			var runs []index.Span
+			for _, sp := range h.hit.Spans[field] {
+				if sp.Start < 0 || sp.End > len(text) || sp.Start >= sp.End {
+					continue
+				}
+				if n := len(runs); n > 0 && sp.Start >= runs[n-1].End && strings.TrimSpace(text[runs[n-1].End:sp.Start]) == "" {
+					runs[n-1].End = sp.End
+					continue
+				}
+				runs = append(runs, sp)
+			}
+			for _, sp := range runs {
+				w := strings.TrimSpace(text[sp.Start:sp.End])
+				k := foldName(w)
+				if w == "" || asked[k] || seen[k] || len(out) >= 8 {
+					continue
+				}
+				seen[k] = true
+				out = append(out, w)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // langName is a language code as its speakers write it, so that either
