@@ -223,11 +223,10 @@ type postView struct {
 	ISO     string        // the time published, for <time datetime>
 }
 
-// postView prepares p for a page of request r. Title and snippet come from
+// postView prepares p for pg, the page of a request. Title and snippet come from
 // the index's Highlight and Snippet, which escape the text; that is what
 // makes the template.HTML conversions safe.
-func (s *server) postView(r *http.Request, p *vplanet.Post, spans map[string][]index.Span) postView {
-	pg := s.newPage(r, nil)
+func (s *server) postView(pg *page, p *vplanet.Post, spans map[string][]index.Span) postView {
 	return postView{
 		Title:   template.HTML(index.Highlight(p.Title, spans["title"])),
 		URL:     p.URL,
@@ -295,6 +294,7 @@ func (s *server) newest(r *http.Request, slug string, pg int, link func(int) str
 		q = facetFilter("blog", slug)
 	}
 	ctx := r.Context()
+	pgv := s.newPage(r, nil)
 	res, hits, err := s.search(ctx, index.Request{Query: q, Limit: listSize, Offset: (pg - 1) * listSize, Sort: "date"}, false)
 	var views []postView
 	if err != nil {
@@ -314,7 +314,7 @@ func (s *server) newest(r *http.Request, slug string, pg int, link func(int) str
 			return nil, pager{}, err
 		}
 		for _, p := range posts {
-			views = append(views, s.postView(r, p, nil))
+			views = append(views, s.postView(pgv, p, nil))
 		}
 		return views, pager{Page: 1, Pages: 1}, nil
 	}
@@ -323,7 +323,7 @@ func (s *server) newest(r *http.Request, slug string, pg int, link func(int) str
 		return nil, pager{}, err
 	}
 	for _, f := range hits {
-		views = append(views, s.postView(r, f.post, nil))
+		views = append(views, s.postView(pgv, f.post, nil))
 	}
 	return views, pgr, nil
 }
@@ -467,8 +467,9 @@ func (s *server) handleSearchPage() http.Handler {
 		sv.First = (pg-1)*pageSize + 1
 		sv.RelevanceURL = link(q, "relevance", 1)
 		sv.DateURL = link(q, "date", 1)
+		pgv := s.newPage(r, nil)
 		for _, f := range hits {
-			sv.Hits = append(sv.Hits, s.postView(r, f.post, f.hit.Spans))
+			sv.Hits = append(sv.Hits, s.postView(pgv, f.post, f.hit.Spans))
 		}
 		if q != "" {
 			sv.Matched = otherMatches(q, hits)
