@@ -51,9 +51,11 @@ type Options struct {
 	Timeout time.Duration // per request, the whole body included; default 30s
 	// Interval is when a fetched feed is due again when neither its posts'
 	// dates nor its TTL or caching headers say; default 30m. Otherwise a
-	// feed follows its own rhythm, between 15 minutes and 24 hours (see
-	// rhythm).
-	Interval time.Duration
+	// feed follows its own rhythm (see rhythm), between MinRhythm (default
+	// 15m) and MaxRhythm (default 2h): a quiet blog is still checked at
+	// least every MaxRhythm.
+	Interval             time.Duration
+	MinRhythm, MaxRhythm time.Duration
 	// BodyBudget bounds the bytes of feed bodies fetched and not yet
 	// parsed, across all workers; default 32 MiB (raised, if needed, to
 	// MaxBody plus 256 KiB per worker). Feeds being parsed, or parsed and
@@ -79,7 +81,7 @@ type Options struct {
 // text, the posts) and twice while its posts wait for the store, which
 // saves one feed at a time: without the bound, every worker could hold a
 // parsed feed, and a crawl's memory grew with the workers times the size
-// of their feeds. 24 MiB keeps a crawl of any feeds under 256 MiB (see
+// of their feeds. 16 MiB keeps a crawl of any feeds under 256 MiB (see
 // BenchmarkCrawlMemory) while enough feeds are always parsed and ready for
 // the store that the crawl is no slower.
 const parseBudget = 16 << 20
@@ -96,6 +98,7 @@ type Crawler struct {
 	maxBody  int64
 	timeout  time.Duration
 	interval time.Duration
+	bounds   bounds
 	hosts    *hostLimiter
 	bodies   *budget // feed bodies, from their fetch until they are parsed
 	// pageBodies holds the bodies of post pages and robots.txt files: they
@@ -140,6 +143,14 @@ func New(st Store, opts Options) *Crawler {
 	if c.timeout <= 0 {
 		c.timeout = 30 * time.Second
 	}
+	c.bounds = defaultBounds
+	if opts.MinRhythm > 0 {
+		c.bounds.min = opts.MinRhythm
+	}
+	if opts.MaxRhythm > 0 {
+		c.bounds.max = opts.MaxRhythm
+	}
+	c.bounds.max = max(c.bounds.max, c.bounds.min)
 	if c.interval <= 0 {
 		c.interval = 30 * time.Minute
 	}
@@ -338,10 +349,10 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	// The rhythm the last success gave, kept when the feed has not changed.
 	var previous time.Duration
 	if f.Status == vplanet.StatusOK && f.ErrorCount == 0 {
-		previous = previousRhythm(f.LastAttempt, f.NextAttempt)
+		previous = previousRhythm(f.LastAttempt, f.NextAttempt, c.bounds)
 	}
 	if previous == 0 {
-		previous = roundRhythm(c.interval)
+		previous = c.bounds.round(c.interval)
 	}
 	since := f.LastSuccess
 	f.LastAttempt = now
@@ -373,7 +384,7 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	}
 	if resp.Status == http.StatusNotModified {
 		c.succeed(f, resp, now)
-		return nil, notModified, roundRhythm(max(previous, resp.MaxAge))
+		return nil, notModified, c.bounds.round(max(previous, resp.MaxAge))
 	}
 	// The body's room passes from the fetch budget to the parse budget
 	// here, where a worker waits, holding only its body, until the feeds
@@ -436,7 +447,7 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	}
 	h := p.Hints
 	h.MaxAge = resp.MaxAge
-	return p.Posts, fetched, rhythm(dates, h, now, c.interval)
+	return p.Posts, fetched, rhythm(dates, h, now, c.interval, c.bounds)
 }
 
 // admitChunk is the room a feed takes in c.parsing before it is fetched,

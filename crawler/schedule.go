@@ -11,12 +11,12 @@ import (
 	ext "github.com/mmcdole/gofeed/extensions"
 )
 
-// The bounds of a feed's rhythm: however often a blog posts, its feed is
-// not checked more often than minRhythm, and however rarely, at least once
-// every maxRhythm. A quiet blog's new post is thus seen within about two
-// hours: a planet is read for what is new, and the check of a feed that
-// has not changed is a conditional GET answered 304, which costs its
-// server next to nothing.
+// The default bounds of a feed's rhythm (Options.MinRhythm and MaxRhythm):
+// however often a blog posts, its feed is not checked more often than
+// minRhythm, and however rarely, at least once every maxRhythm. A quiet
+// blog's new post is thus seen within about two hours: a planet is read for
+// what is new, and the check of a feed that has not changed is a
+// conditional GET answered 304, which costs its server next to nothing.
 const (
 	minRhythm = 15 * time.Minute
 	maxRhythm = 2 * time.Hour
@@ -29,6 +29,16 @@ const (
 	// learned from.
 	rhythmWindow = 10
 )
+
+// bounds are the shortest and longest rhythm a feed may have.
+type bounds struct{ min, max time.Duration }
+
+var defaultBounds = bounds{minRhythm, maxRhythm}
+
+// round clamps d between the bounds and rounds it to rhythmStep.
+func (b bounds) round(d time.Duration) time.Duration {
+	return min(max(d.Round(rhythmStep), b.min), b.max)
+}
 
 // hints is what a feed and its response say about when to look again.
 type hints struct {
@@ -47,14 +57,14 @@ func (h hints) floor() time.Duration { return max(h.TTL, h.Syndication, h.MaxAge
 // The posting interval is the mean gap between the newest rhythmWindow
 // dated posts. A blog that has fallen silent is not checked as often as it
 // once posted: the wait is at least half the time since its newest post.
-// The hints only lengthen the wait. The result is kept between minRhythm
-// and maxRhythm, in steps of rhythmStep.
-func rhythm(dates []time.Time, h hints, now time.Time, fallback time.Duration) time.Duration {
+// The hints only lengthen the wait. The result is kept between the bounds b,
+// in steps of rhythmStep.
+func rhythm(dates []time.Time, h hints, now time.Time, fallback time.Duration, b bounds) time.Duration {
 	d := fallback
 	if gap, ok := postingInterval(dates, now); ok {
 		d = gap
 	}
-	return roundRhythm(max(d, h.floor()))
+	return b.round(max(d, h.floor()))
 }
 
 // postingInterval is the mean gap between the newest dated posts, or at
@@ -79,29 +89,23 @@ func postingInterval(dates []time.Time, now time.Time) (time.Duration, bool) {
 	return gap, true
 }
 
-// roundRhythm clamps d between minRhythm and maxRhythm and rounds it to
-// rhythmStep.
-func roundRhythm(d time.Duration) time.Duration {
-	return min(max(d.Round(rhythmStep), minRhythm), maxRhythm)
-}
-
 // dueSlack is how much earlier than its rhythm a feed is made due, so that
 // a run on a schedule of the same period finds it due even when the run
 // before reached it late.
 func dueSlack(d time.Duration) time.Duration { return min(d/10, 5*time.Minute) }
 
 // previousRhythm recovers the rhythm a feed was given by its last success
-// from its last and next attempts (see dueSlack), or 0 when they do not
-// hold one.
-func previousRhythm(lastAttempt, nextAttempt time.Time) time.Duration {
+// from its last and next attempts (see dueSlack), kept within b, or 0 when
+// they do not hold one.
+func previousRhythm(lastAttempt, nextAttempt time.Time, b bounds) time.Duration {
 	if lastAttempt.IsZero() || !nextAttempt.After(lastAttempt) {
 		return 0
 	}
 	gap := nextAttempt.Sub(lastAttempt)
 	if gap >= 45*time.Minute { // d ≥ 50m: the slack was 5m
-		return roundRhythm(gap + 5*time.Minute)
+		return b.round(gap + 5*time.Minute)
 	}
-	return roundRhythm(gap * 10 / 9)
+	return b.round(gap * 10 / 9)
 }
 
 // feedHints reads the TTL and the syndication module's update period of a

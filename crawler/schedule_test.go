@@ -51,10 +51,70 @@ func TestRhythm(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := rhythm(tt.dates, tt.hints, now, 30*time.Minute); got != tt.want {
+			if got := rhythm(tt.dates, tt.hints, now, 30*time.Minute, defaultBounds); got != tt.want {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestRhythmBounds checks that an operator's bounds (serve's and crawl's
+// --feed-min-interval and --feed-max-interval) hold a feed's rhythm between
+// them, whatever its posts and hints say.
+func TestRhythmBounds(t *testing.T) {
+	now := testNow
+	every := func(n int, gap, age time.Duration) []time.Time {
+		var ds []time.Time
+		for i := range n {
+			ds = append(ds, now.Add(-age-time.Duration(i)*gap))
+		}
+		return ds
+	}
+	tests := []struct {
+		name  string
+		b     bounds
+		dates []time.Time
+		hints hints
+		want  time.Duration
+	}{
+		{"monthly, at most 6 hours", bounds{15 * time.Minute, 6 * time.Hour}, every(10, 30*24*time.Hour, 0), hints{}, 6 * time.Hour},
+		{"monthly, at most a day", bounds{15 * time.Minute, 24 * time.Hour}, every(10, 30*24*time.Hour, 0), hints{}, 24 * time.Hour},
+		{"every 10 minutes, at least an hour", bounds{time.Hour, 2 * time.Hour}, every(10, 10*time.Minute, 0), hints{}, time.Hour},
+		{"a daily TTL, at most 30 minutes", bounds{5 * time.Minute, 30 * time.Minute}, nil, hints{TTL: 24 * time.Hour}, 30 * time.Minute},
+		{"between the bounds, untouched", bounds{5 * time.Minute, 24 * time.Hour}, every(10, 3*time.Hour, 0), hints{}, 3 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := rhythm(tt.dates, tt.hints, now, 30*time.Minute, tt.b); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+			// The rhythm survives being stored as a last and next attempt.
+			last, next := now, now.Add(tt.want-dueSlack(tt.want))
+			if got := previousRhythm(last, next, tt.b); got != tt.want {
+				t.Errorf("recovered %v from the stored attempts, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestOptionsRhythm checks that a crawler takes its bounds from Options: a
+// monthly feed crawled with MaxRhythm of 45 minutes is due again within it.
+func TestOptionsRhythm(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, rhythmFeed("monthly", 30*24*time.Hour))
+	}))
+	defer srv.Close()
+	db := openStore(t)
+	syncFeeds(t, db, srv.URL+"/monthly")
+	c := New(db, Options{Logger: testLogger(t), SkipPages: true, MaxRhythm: 45 * time.Minute})
+	start := time.Now()
+	if sum, err := c.Run(context.Background(), RunOptions{All: true}); err != nil || sum.OK != 1 {
+		t.Fatalf("run: %s, %v", sum, err)
+	}
+	d := 45 * time.Minute
+	got := feedsByURL(t, db)[srv.URL+"/monthly"].NextAttempt.Sub(start)
+	if lo, hi := d-dueSlack(d)-time.Second, d-dueSlack(d)+5*time.Second; got < lo || got > hi {
+		t.Errorf("due again in %v, want %v less %v", got, d, dueSlack(d))
 	}
 }
 
@@ -66,15 +126,15 @@ func TestPreviousRhythm(t *testing.T) {
 			runStart := testNow
 			last := runStart.Add(late)
 			next := runStart.Add(d - dueSlack(d))
-			if got := previousRhythm(last, next); got != d {
+			if got := previousRhythm(last, next, defaultBounds); got != d {
 				t.Errorf("rhythm %v, fetched %v late: recovered %v", d, late, got)
 			}
 		}
 	}
-	if got := previousRhythm(time.Time{}, testNow); got != 0 {
+	if got := previousRhythm(time.Time{}, testNow, defaultBounds); got != 0 {
 		t.Errorf("no last attempt: got %v, want 0", got)
 	}
-	if got := previousRhythm(testNow, testNow.Add(-time.Hour)); got != 0 {
+	if got := previousRhythm(testNow, testNow.Add(-time.Hour), defaultBounds); got != 0 {
 		t.Errorf("next before last: got %v, want 0", got)
 	}
 }
