@@ -17,6 +17,7 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/registry"
+	"github.com/ikawaha/kagome-dict/ipa"
 	"github.com/ikawaha/kagome/v2/tokenizer"
 
 	"vplanet"
@@ -42,7 +43,7 @@ func benchPosts(b *testing.B) int {
 func benchText(b *testing.B, lang string) string {
 	var paths []string
 	if lang == "ja" {
-		paths = []string{filepath.Join(corpusDir, "aozora", "bocchan.txt"), filepath.Join("testdata", "bocchan-ja.txt")}
+		paths = []string{filepath.Join(corpusDir, "aozora", "bocchan.txt"), filepath.Join("ja", "testdata", "bocchan-ja.txt")}
 	} else {
 		en := filepath.Join(corpusDir, "hatenablog", "content", "docs", "entry")
 		var s strings.Builder
@@ -79,45 +80,14 @@ func benchAnalyze(b *testing.B, text string) {
 	}
 }
 
-// BenchmarkSegment compares the morphology with kagome's own tokenizer in
-// search mode, which give the same morphemes, on the lines of the Japanese
-// benchmark text.
 // benchSynth makes posts of benchText's texts.
 func benchSynth(b *testing.B) *synth {
 	return newSynth(benchText(b, "ja"), benchText(b, "en"))
 }
 
-func BenchmarkSegment(b *testing.B) {
-	a := analyzer(b)
-	k, err := kagome()
-	if err != nil {
-		b.Fatal(err)
-	}
-	text := benchText(b, "ja")
-	var lines []string
-	for line := range strings.Lines(text) {
-		lines = append(lines, strings.TrimSpace(line))
-	}
-	for _, bc := range []struct {
-		name    string
-		segment func(string)
-	}{
-		{"morphology", func(s string) { a.ja.segment(s, nil) }},
-		{"kagome-search-mode", func(s string) { k.Analyze(s, tokenizer.Search) }},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			b.SetBytes(int64(len(text)))
-			for b.Loop() {
-				for _, line := range lines {
-					bc.segment(line)
-				}
-			}
-		})
-	}
-}
-
 // BenchmarkIndex measures indexing into a fresh index, as vplanet reindex
 // does: posts/s is the figure to compare with BenchmarkIndexNaive.
+
 func BenchmarkIndex(b *testing.B) {
 	analyzer(b)
 	posts := benchSynth(b).posts(benchPosts(b))
@@ -221,6 +191,11 @@ func benchIndexing(b *testing.B, posts []*vplanet.Post, index func(dir string) e
 	}
 	b.ReportMetric(float64(len(posts)*b.N)/elapsed.Seconds(), "posts/s")
 }
+
+// kagome is kagome's own tokenizer, for the naive baseline.
+var kagome = sync.OnceValues(func() (*tokenizer.Tokenizer, error) {
+	return tokenizer.New(ipa.Dict(), tokenizer.OmitBosEos())
+})
 
 var naiveOnce sync.Once
 

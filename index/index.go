@@ -1,7 +1,7 @@
 // Package index keeps the Bleve full-text index of posts: its mapping, the
-// Japanese and English analysis, the query language, search with
-// highlighting, and the follower that keeps the index caught up with the
-// store. The index is derived data: everything in it can be rebuilt from the
+// analyzer that combines Japanese (package index/ja) and English, the query
+// language, search with highlighting, and the follower that keeps the index
+// caught up with the store. The index is derived data: everything in it can be rebuilt from the
 // store at any time.
 //
 // # Query language

@@ -108,5 +108,5 @@ func fixtureSynth(t testing.TB) *synth {
 		}
 		return s.String()
 	}
-	return newSynth(read("bocchan-ja.txt", "sample-ja.txt"), read("sample-en.txt"))
+	return newSynth(read(filepath.Join("..", "ja", "testdata", "bocchan-ja.txt"), "sample-ja.txt"), read("sample-en.txt"))
 }
