@@ -4,9 +4,7 @@ import (
 	"errors"
 
 	"github.com/RoaringBitmap/roaring/v2"
-	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/search/query"
-	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
 
 // Counting the hits of a query and their facets needs to know which posts
@@ -19,26 +17,26 @@ import (
 // errNoBits says that a query needs positions to match.
 var errNoBits = errors.New("index: query needs positions")
 
-// matchBits returns the live documents of ss that q matches, by their
+// matchBits returns the live documents of seg that q matches, by their
 // numbers in the segment; the bitmap may be shared with the segment and
 // must not be changed.
-func matchBits(q query.Query, ss *scorch.SegmentSnapshot) (*roaring.Bitmap, error) {
+func matchBits(q query.Query, seg *segmentView) (*roaring.Bitmap, error) {
 	switch q := q.(type) {
 	case *query.TermQuery:
-		return termBits(ss, q.FieldVal, q.Term)
+		return seg.termBits(q.FieldVal, q.Term)
 	case *tierQuery:
-		return matchBits(q.q, ss)
+		return matchBits(q.q, seg)
 	case *filterQuery:
-		return matchBits(q.q, ss)
+		return matchBits(q.q, seg)
 	case *disMaxQuery:
-		return orBits(q.alts, ss)
+		return orBits(q.alts, seg)
 	case *query.DisjunctionQuery:
 		if q.Min > 1 {
 			return nil, errNoBits
 		}
-		return orBits(q.Disjuncts, ss)
+		return orBits(q.Disjuncts, seg)
 	case *query.ConjunctionQuery:
-		return andBits(q.Conjuncts, ss)
+		return andBits(q.Conjuncts, seg)
 	case *query.BooleanQuery:
 		if q.Should != nil || q.Filter != nil {
 			return nil, errNoBits
@@ -46,22 +44,22 @@ func matchBits(q query.Query, ss *scorch.SegmentSnapshot) (*roaring.Bitmap, erro
 		var must *roaring.Bitmap
 		var err error
 		if q.Must != nil {
-			if must, err = matchBits(q.Must, ss); err != nil {
+			if must, err = matchBits(q.Must, seg); err != nil {
 				return nil, err
 			}
 		} else {
-			must = allBits(ss)
+			must = seg.all()
 		}
 		if q.MustNot == nil {
 			return must, nil
 		}
-		not, err := matchBits(q.MustNot, ss)
+		not, err := matchBits(q.MustNot, seg)
 		if err != nil {
 			return nil, err
 		}
 		return roaring.AndNot(must, not), nil
 	case *query.MatchAllQuery:
-		return allBits(ss), nil
+		return seg.all(), nil
 	case *query.MatchNoneQuery:
 		return roaring.New(), nil
 	case *phraseQuery:
@@ -72,28 +70,28 @@ func matchBits(q query.Query, ss *scorch.SegmentSnapshot) (*roaring.Bitmap, erro
 		if len(slots) == 0 {
 			return roaring.New(), nil
 		}
-		return q.cache.phraseBits(ss, q.field, slots)
+		return q.cache.phraseBits(seg, q.field, slots)
 	}
 	return nil, errNoBits
 }
 
-func orBits(qs []query.Query, ss *scorch.SegmentSnapshot) (*roaring.Bitmap, error) {
-	return combineBits(qs, ss, roaring.FastOr)
+func orBits(qs []query.Query, seg *segmentView) (*roaring.Bitmap, error) {
+	return combineBits(qs, seg, roaring.FastOr)
 }
 
-func andBits(qs []query.Query, ss *scorch.SegmentSnapshot) (*roaring.Bitmap, error) {
+func andBits(qs []query.Query, seg *segmentView) (*roaring.Bitmap, error) {
 	if len(qs) == 0 {
-		return allBits(ss), nil
+		return seg.all(), nil
 	}
-	return combineBits(qs, ss, roaring.FastAnd)
+	return combineBits(qs, seg, roaring.FastAnd)
 }
 
 // combineBits combines the bitmaps of qs with op; one bitmap is returned
 // as it is, not copied.
-func combineBits(qs []query.Query, ss *scorch.SegmentSnapshot, op func(...*roaring.Bitmap) *roaring.Bitmap) (*roaring.Bitmap, error) {
+func combineBits(qs []query.Query, seg *segmentView, op func(...*roaring.Bitmap) *roaring.Bitmap) (*roaring.Bitmap, error) {
 	bms := make([]*roaring.Bitmap, 0, len(qs))
 	for _, q := range qs {
-		bm, err := matchBits(q, ss)
+		bm, err := matchBits(q, seg)
 		if err != nil {
 			return nil, err
 		}
@@ -103,47 +101,4 @@ func combineBits(qs []query.Query, ss *scorch.SegmentSnapshot, op func(...*roari
 		return bms[0], nil
 	}
 	return op(bms...), nil
-}
-
-// allBits returns the segment's live documents.
-func allBits(ss *scorch.SegmentSnapshot) *roaring.Bitmap {
-	bm := roaring.New()
-	bm.AddRange(0, ss.Segment().Count())
-	if d := ss.Deleted(); d != nil {
-		bm.AndNot(d)
-	}
-	return bm
-}
-
-// termBits returns the live documents of ss that have term in field.
-func termBits(ss *scorch.SegmentSnapshot, field, term string) (*roaring.Bitmap, error) {
-	dict, err := ss.Segment().Dictionary(field)
-	if err != nil {
-		return nil, err
-	}
-	pl, err := dict.PostingsList([]byte(term), ss.Deleted(), nil)
-	if err != nil {
-		return nil, err
-	}
-	return postingsBits(pl), nil
-}
-
-// postingsBits returns the documents of a postings list; the bitmap may be
-// the list's own and must not be changed.
-func postingsBits(pl segment.PostingsList) *roaring.Bitmap {
-	it := pl.Iterator(false, false, false, nil)
-	if opt, ok := it.(segment.OptimizablePostingsIterator); ok {
-		if n, ok := opt.DocNum1Hit(); ok {
-			return roaring.BitmapOf(uint32(n))
-		}
-		if bm := opt.ActualBitmap(); bm != nil {
-			return bm
-		}
-		return roaring.New()
-	}
-	bm := roaring.New()
-	for p, err := it.Next(); p != nil && err == nil; p, err = it.Next() {
-		bm.Add(uint32(p.Number()))
-	}
-	return bm
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,7 +24,7 @@ import (
 func TestCollectMatchesExhaustive(t *testing.T) {
 	t.Run("synthetic", func(t *testing.T) {
 		posts := fixtureSynth(t).posts(3000)
-		checkExhaustive(t, openSegments(t, posts, 500), posts)
+		checkExhaustive(t, openBatches(t, posts, 500), posts)
 	})
 	t.Run("corpus", func(t *testing.T) {
 		posts := hatenaPosts(t)
@@ -36,17 +37,19 @@ func TestCollectMatchesExhaustive(t *testing.T) {
 	})
 }
 
-// openSegments opens an index holding posts, applied in batches of n,
-// each of which becomes a segment until Bleve merges them.
-func openSegments(t testing.TB, posts []*vplanet.Post, n int) *Index {
+// openBatches opens an index holding posts, applied in batches of n, each
+// of which stays a segment of its own (see reopen).
+func openBatches(t testing.TB, posts []*vplanet.Post, n int) *Index {
 	t.Helper()
-	ix := openTest(t)
+	dir := filepath.Join(t.TempDir(), "index")
+	var ix *Index
 	for i := 0; i < len(posts); i += n {
+		ix = reopen(t, ix, dir)
 		if err := ix.Apply(context.Background(), posts[i:min(i+n, len(posts))]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return ix
+	return reopen(t, ix, dir)
 }
 
 // checkExhaustive compares collect's shortcuts with scoring every hit on

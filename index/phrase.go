@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 
-	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/searcher"
@@ -66,7 +65,7 @@ func (q *phraseQuery) Searcher(ctx context.Context, r bindex.IndexReader, m mapp
 	if len(slots) == 0 {
 		return searcher.NewMatchNoneSearcher(r)
 	}
-	snap, isSnap := r.(*scorch.IndexSnapshot)
+	snap, isSnap := readerSegments(r)
 	bits := !opts.IncludeTermVectors && q.cache != nil && isSnap
 	opts.IncludeTermVectors = !bits
 	var kids []search.Searcher
