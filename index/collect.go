@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2/search"
@@ -194,15 +193,17 @@ func (f *facetCounter) newestYears() []FacetCount {
 	return out
 }
 
-// searchPaths counts the searches that took each way through collect.
-type searchPaths struct {
-	byDate atomic.Int64 // counted and ranked from bitmaps and dates
-	titles atomic.Int64 // counted from bitmaps, ranked from title matches
-	all    atomic.Int64 // every hit scored
-}
+// The ways through collect, as collected.way names them.
+const (
+	wayByDate = "bitmaps-by-date" // counted and ranked from bitmaps and dates
+	wayTitles = "bitmaps-titles"  // counted from bitmaps, ranked from title matches
+	wayAll    = "score-all"       // every hit scored
+	wayStock  = "stock"           // Bleve's own collector: the index has no segments
+)
 
 // collected is what collect found.
 type collected struct {
+	way    string // see wayByDate and the others
 	total  uint64
 	hits   []Hit
 	facets map[string][]FacetCount // nil unless asked for
@@ -223,8 +224,6 @@ type plan struct {
 	// titles every post scores the same and ranks by date.
 	titles []query.Query
 	bound  float64
-	// exhaustive makes collect score every hit, as tests compare with.
-	exhaustive bool
 }
 
 // collect runs a plan on a snapshot of the index. The caller holds ix.mu.
@@ -233,9 +232,17 @@ type plan struct {
 // every part of the query has them (see matchBits). Ranking by date needs
 // nothing more. Ranking by relevance first scores the posts with a query
 // word in their title, which are few: when k of them score bound or more,
-// no other post can reach the page. Otherwise every hit is scored.
+// no other post can reach the page. Otherwise every hit is scored. An
+// index without segments is searched as Bleve searches any index.
 func (ix *Index) collect(ctx context.Context, pl plan) (*collected, error) {
 	snap, err := openSegments(ix.bi)
+	if errors.Is(err, errNoSegments) {
+		c, err := ix.collectStock(ctx, pl)
+		if c != nil {
+			c.way = wayStock
+		}
+		return c, err
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -246,37 +253,41 @@ func (ix *Index) collect(ctx context.Context, pl plan) (*collected, error) {
 	}
 	res := &collected{}
 	top := &topK{h: make([]ranked, 0, min(pl.k, 1024)), k: pl.k, byDate: pl.byDate || len(pl.titles) == 0}
+	counted, err := countBits(ctx, snap, cols, pl, res, top)
+	if err != nil {
+		return nil, err
+	}
 	done := false // top holds the page
-	if !pl.exhaustive {
-		counted, err := countBits(ctx, snap, cols, pl, res, top)
-		if err != nil {
+	switch {
+	case !counted:
+	case top.byDate:
+		done, res.way = true, wayByDate
+	default:
+		pl.facets = false // counted
+		if done, err = ix.rankTitles(ctx, snap, cols, pl, top); err != nil {
 			return nil, err
 		}
-		switch {
-		case !counted:
-		case top.byDate:
-			done = true
-			ix.paths.byDate.Add(1)
-		default:
-			pl.facets = false // counted
-			if done, err = ix.rankTitles(ctx, snap, cols, pl, top); err != nil {
-				return nil, err
-			}
-			if done {
-				ix.paths.titles.Add(1)
-			} else {
-				top.h = top.h[:0]
-			}
+		if done {
+			res.way = wayTitles
+		} else {
+			top.h = top.h[:0]
 		}
 	}
 	if !done {
-		ix.paths.all.Add(1)
+		res.way = wayAll
 		if err := ix.scoreAll(ctx, snap, cols, pl, res, top); err != nil {
 			return nil, err
 		}
 	}
 
 	best := top.sorted()
+	if top.byDate {
+		// Ranked by date alone: scores, where there were any, played no
+		// part.
+		for i := range best {
+			best[i].score = 0
+		}
+	}
 	page := best[min(pl.offset, len(best)):]
 	if len(page) == 0 {
 		res.hits = []Hit{}

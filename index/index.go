@@ -86,8 +86,6 @@ type Index struct {
 	closed bool
 
 	seq        atomic.Int64
-	exhaustive bool // score every hit: see plan.exhaustive
-	paths      searchPaths
 	rebuilding atomic.Bool
 	progress   atomic.Int64
 }

@@ -13,13 +13,14 @@ import (
 	"vplanet"
 )
 
-// synth makes posts of about 3 KB from sentences of the Japanese and
+// synth makes posts of about 3 KB (or size) from sentences of the Japanese and
 // English texts, 60% Japanese, spread over blogs and years; post i is the
 // same every time, so that a large set need not be held in memory.
 // fixtureSynth makes them of the texts in testdata, so that the tests
 // that use them run on a clone alone; the benchmarks use benchSynth.
 type synth struct {
 	ja, en, extra []string
+	size          int // bytes of text a post has at least; 3,000 unless set
 }
 
 // newSynth makes a synth of Japanese and English prose.
@@ -48,13 +49,17 @@ func (s *synth) post(i int) *vplanet.Post {
 		src, lang = s.en, "en"
 	}
 	var text strings.Builder
-	text.Grow(3300)
+	size := s.size
+	if size == 0 {
+		size = 3000
+	}
+	text.Grow(size + size/10)
 	text.WriteString(s.extra[r.IntN(len(s.extra))])
 	if i%1000 == 7 {
 		// A rarer subject, for queries with a hundred hits at 100,000 posts.
 		text.WriteString("vCenter Server Appliance 8.0 のアップグレード手順。")
 	}
-	for text.Len() < 3000 {
+	for text.Len() < size {
 		text.WriteString(src[r.IntN(len(src))])
 		text.WriteByte(' ')
 	}
