@@ -338,11 +338,10 @@ func stemEnglish(term string) string {
 const maxStems = 1 << 15
 
 // stemCache remembers stemEnglish's answers, shared by every goroutine that
-// analyses: English words repeat, and the Snowball stemmer takes about a
-// microsecond a word, a twentieth of the analysis of English text. Lookups
-// read a map that is never changed once published, without a lock (a
-// sync.Map holding the 32,768 words took 143 ns a lookup, a plain map
-// 20). New words wait under a lock, and a copy of the map with them added
+// analyses: English words repeat, and the Snowball stemmer costs more than
+// a map lookup. Lookups read a map that is never changed once published,
+// without a lock (a sync.Map's lookups cost several times a plain map's,
+// and every English word looks one up). New words wait under a lock, and a copy of the map with them added
 // is published once they are an eighth as many as the words published, or
 // once they have been asked for again a few hundred times, so the copying
 // costs a few times the cache's size overall.

@@ -144,7 +144,7 @@ func BenchmarkRebuild(b *testing.B) {
 	b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "cores")
 }
 
-// BenchmarkIndexNaive is the baseline issue 7 compares with: Bleve's default
+// BenchmarkIndexNaive is the baseline BenchmarkIndex is compared with: Bleve's default
 // mapping (stored fields, term vectors, the composite _all field) with a
 // plain kagome tokenizer, in batches of the same size.
 func BenchmarkIndexNaive(b *testing.B) {
@@ -318,7 +318,7 @@ func benchSearch(b *testing.B, r Request) {
 	}
 }
 
-// BenchmarkScale measures what issue 7 asks of the index at scale (run it
+// BenchmarkScale measures the index at the scale it is built for (run it
 // with VPLANET_BENCH_POSTS=100000; the default is small): Rebuild from a
 // store-like source in posts/s, with the CPU time it used per second of
 // wall time (2 means both cores of the reference machine were busy); heap

@@ -19,7 +19,8 @@ import (
 // and often have tens of thousands of candidates. Bleve checks each
 // candidate by building maps of every match location and walking them
 // recursively; phraseSearcher checks the same positions from a sorted list,
-// several times faster, and scores and highlights the same way.
+// at less cost, and scores and highlights the same way
+// (TestPhraseMatchesBleve compares the two).
 type phraseQuery struct {
 	field string
 	terms [][]string
