@@ -319,8 +319,8 @@ func (pl *plan) inRange(date int64) bool {
 // has no bitmaps.
 func countBits(ctx context.Context, snap *segments, cols *snapColumns, pl plan, res *collected, top *topK) (bool, error) {
 	bms := make([]*roaring.Bitmap, len(snap.list))
-	for i, seg := range snap.list {
-		bm, err := matchBits(pl.q, seg)
+	for i := range snap.list {
+		bm, err := matchBits(pl.q, &snap.list[i])
 		if errors.Is(err, errNoBits) {
 			return false, nil
 		}
@@ -368,8 +368,8 @@ func (ix *Index) rankTitles(ctx context.Context, snap *segments, cols *snapColum
 	// Candidates: the posts whose title matches one of the words.
 	var cands []*roaring.Bitmap
 	var n uint64
-	for _, seg := range snap.list {
-		bm, err := orBits(pl.titles, seg)
+	for i := range snap.list {
+		bm, err := orBits(pl.titles, &snap.list[i])
 		if errors.Is(err, errNoBits) {
 			return false, nil
 		}

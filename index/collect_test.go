@@ -146,7 +146,8 @@ func checkNumbering(t *testing.T, ix *Index, live map[string]*vplanet.Post) {
 		next += seg.count
 	}
 	seen := map[string]bool{}
-	for i, seg := range snap.list {
+	for i := range snap.list {
+		seg := &snap.list[i]
 		it := seg.all().Iterator()
 		for it.HasNext() {
 			local := uint64(it.Next())

@@ -100,7 +100,7 @@ func (c *columnCache) forSnapshot(snap *segments) (*snapColumns, error) {
 	sc := &snapColumns{segs: make([]*segColumns, len(ss))}
 	for i, s := range ss {
 		e := entries[i]
-		e.once.Do(func() { e.cols, e.err = c.read(s) })
+		e.once.Do(func() { e.cols, e.err = c.read(&s) })
 		if e.err != nil {
 			return nil, e.err
 		}

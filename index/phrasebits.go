@@ -184,7 +184,8 @@ type phraseBitsSearcher struct {
 // gives for every segment of snap, with kids, the searchers of its slots.
 func (q *phraseQuery) bitsSearcher(ctx context.Context, snap *segments, opts search.SearcherOptions, slots []phraseSlot, kids []search.Searcher) (search.Searcher, error) {
 	s := &phraseBitsSearcher{id: internalID(0)}
-	for _, seg := range snap.list {
+	for i := range snap.list {
+		seg := &snap.list[i]
 		bm, err := q.cache.phraseBits(seg, q.field, slots)
 		if err != nil {
 			return nil, err

@@ -74,7 +74,7 @@ var errNoSegments = errors.New("index: not a scorch index")
 // number in the segment.
 type segments struct {
 	snap *scorch.IndexSnapshot
-	list []*segmentView
+	list []segmentView
 }
 
 // segmentView is one segment of a snapshot.
@@ -112,11 +112,11 @@ func readerSegments(r bindex.IndexReader) (*segments, bool) {
 		return nil, false
 	}
 	ss := snap.Segments()
-	s := &segments{snap: snap, list: make([]*segmentView, len(ss))}
+	s := &segments{snap: snap, list: make([]segmentView, len(ss))}
 	var base uint64
 	for i, seg := range ss {
 		n := seg.Segment().Count()
-		s.list[i] = &segmentView{ss: seg, id: seg.Id(), base: base, count: n}
+		s.list[i] = segmentView{ss: seg, id: seg.Id(), base: base, count: n}
 		base += n
 	}
 	return s, true
