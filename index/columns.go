@@ -98,9 +98,9 @@ func (c *columnCache) forSnapshot(snap *segments) (*snapColumns, error) {
 	c.mu.Unlock()
 
 	sc := &snapColumns{segs: make([]*segColumns, len(ss))}
-	for i, s := range ss {
-		e := entries[i]
-		e.once.Do(func() { e.cols, e.err = c.read(&s) })
+	for i := range ss {
+		e, s := entries[i], &ss[i]
+		e.once.Do(func() { e.cols, e.err = c.read(s) })
 		if e.err != nil {
 			return nil, e.err
 		}

@@ -79,7 +79,7 @@ func (q *phraseQuery) Searcher(ctx context.Context, r bindex.IndexReader, m mapp
 		kids = append(kids, kid)
 	}
 	if bits {
-		s, err := q.bitsSearcher(ctx, snap, opts, slots, kids)
+		s, err := q.bitsSearcher(ctx, &snap, opts, slots, kids)
 		if err != nil {
 			closeAll(kids)
 			return nil, err

@@ -101,18 +101,18 @@ func openSegments(bi bleve.Index) (*segments, error) {
 		r.Close()
 		return nil, errNoSegments
 	}
-	return s, nil
+	return &s, nil
 }
 
 // readerSegments returns the segments of r when r is a scorch snapshot.
 // The segments share r: closing either closes both.
-func readerSegments(r bindex.IndexReader) (*segments, bool) {
+func readerSegments(r bindex.IndexReader) (segments, bool) {
 	snap, ok := r.(*scorch.IndexSnapshot)
 	if !ok {
-		return nil, false
+		return segments{}, false
 	}
 	ss := snap.Segments()
-	s := &segments{snap: snap, list: make([]segmentView, len(ss))}
+	s := segments{snap: snap, list: make([]segmentView, len(ss))}
 	var base uint64
 	for i, seg := range ss {
 		n := seg.Segment().Count()
