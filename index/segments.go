@@ -19,9 +19,10 @@ import (
 // snapshots and segments, zap's settings, and how Bleve numbers the
 // documents of a snapshot. Everything else reaches segments through the
 // types below, so that a Bleve upgrade that changes any of it has one file
-// to check (TestSegments and TestDisjunctionCoord say what must hold). An
-// index that is not a scorch index has no segments: searches then take
-// Bleve's own way (see stock.go).
+// to check, and TestCollectAcrossSegments, TestDisjunctionCoord and
+// TestCollectMatchesStock say what must hold. An index that is not a
+// scorch index has no segments: searches then take Bleve's own way (see
+// stock.go).
 
 // maxSegmentPosts bounds the posts Bleve merges into one segment.
 const maxSegmentPosts = 20000
