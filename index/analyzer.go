@@ -38,11 +38,12 @@ const maxGroupedRun = 48
 // registry, both when the mapping is validated and every time an index is
 // opened (the mapping is stored inside the index as JSON). An analyzer that
 // is not a combination of Bleve's own parts can only be made known to it by
-// registering a constructor, and Bleve's own analyzers do the same in their
-// init functions. The registration therefore lives here, in the package that
-// owns the mapping; it is cheap, because the constructor loads the IPA
-// dictionary lazily, on first use.
-func init() {
+// registering a constructor (Bleve's own analyzers do it in their init
+// functions). vplanet registers it when it is first needed instead, by the
+// mapping, which every index is created with, and by Open, before an index
+// reads its stored mapping; importing the package changes nothing. The
+// constructor loads the IPA dictionary lazily, on first use.
+var registerAnalyzer = sync.OnceFunc(func() {
 	err := registry.RegisterAnalyzer(analyzerName, func(map[string]interface{}, *registry.Cache) (analysis.Analyzer, error) {
 		a, err := sharedAnalyzer()
 		if err != nil {
@@ -51,9 +52,11 @@ func init() {
 		return bleveAnalyzer{a}, nil
 	})
 	if err != nil {
+		// Only a second registration of the name fails, which the Once
+		// rules out unless another package took it.
 		panic(fmt.Sprintf("index: register analyzer: %v", err))
 	}
-}
+})
 
 // sharedAnalyzer loads the IPA dictionary once per process. A Morphology is
 // safe for concurrent use, so every index, every Bleve analysis worker and

@@ -101,6 +101,7 @@ func Open(dir string, opts Options) (*Index, error) {
 // open is Open with scorch settings of its own added to the index's (see
 // segmentConfig), which tests use to keep segments apart.
 func open(dir string, opts Options, extra map[string]interface{}) (*Index, error) {
+	registerAnalyzer()
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
