@@ -236,6 +236,11 @@ type plan struct {
 // index without segments is searched as Bleve searches any index.
 func (ix *Index) collect(ctx context.Context, pl plan) (*collected, error) {
 	snap, err := openSegments(ix.bi)
+	var cols *snapColumns
+	if err == nil {
+		defer snap.Close()
+		cols, err = ix.cols.forSnapshot(snap)
+	}
 	if errors.Is(err, errNoSegments) {
 		c, err := ix.collectStock(ctx, pl)
 		if c != nil {
@@ -243,11 +248,6 @@ func (ix *Index) collect(ctx context.Context, pl plan) (*collected, error) {
 		}
 		return c, err
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer snap.Close()
-	cols, err := ix.cols.forSnapshot(snap)
 	if err != nil {
 		return nil, err
 	}

@@ -192,13 +192,12 @@ func (ix *Index) warmColumns() error {
 		return errClosed
 	}
 	snap, err := openSegments(ix.bi)
+	if err == nil {
+		defer snap.Close()
+		_, err = ix.cols.forSnapshot(snap)
+	}
 	if errors.Is(err, errNoSegments) {
 		return nil // searches take Bleve's own way: no columns
 	}
-	if err != nil {
-		return err
-	}
-	defer snap.Close()
-	_, err = ix.cols.forSnapshot(snap)
 	return err
 }

@@ -66,7 +66,8 @@ func createIndex(dir string, m mapping.IndexMapping, cfg map[string]interface{})
 	return bleve.NewUsing(dir, m, scorch.Name, bleve.Config.DefaultKVStore, cfg)
 }
 
-// errNoSegments says that an index or a reader is not a scorch snapshot.
+// errNoSegments says that an index or a reader is not a scorch snapshot,
+// or that its segments are not what the search's shortcuts read.
 var errNoSegments = errors.New("index: not a scorch index")
 
 // segments is a snapshot of the index as its segments. Bleve numbers the
@@ -236,7 +237,7 @@ func (p *termPostings) advance(doc uint64, pos []uint64) (uint64, []uint64, erro
 func (g *segmentView) visitDocValues(fields []string, visit func(doc uint64, field string, term []byte)) error {
 	dvv, ok := g.ss.Segment().(segment.DocValueVisitable)
 	if !ok {
-		return fmt.Errorf("index: segment %T has no doc values", g.ss.Segment())
+		return fmt.Errorf("index: segment %T has no doc values: %w", g.ss.Segment(), errNoSegments)
 	}
 	var doc uint64
 	fn := func(field string, term []byte) { visit(doc, field, term) }
