@@ -115,7 +115,7 @@ func inflectedWords(t *testing.T, d *dict.Dict) []inflectedWord {
 	}
 	var words []inflectedWord
 	for id := range d.Morphs {
-		if pos := d.POSTable.POSs[id]; !InflectedPOS(d.POSTable.NameList[pos[0]]) {
+		if pos := d.POSTable.POSs[id]; !inflectedPOS(d.POSTable.NameList[pos[0]]) {
 			continue
 		}
 		if surfaces[id] == "" {

@@ -51,10 +51,10 @@ func segmentDiff(m *Morphology, s string) string {
 	for i, w := range want {
 		pos, _ := w.FeatureAt(0)
 		base := ""
-		if InflectedPOS(pos) {
+		if inflectedPOS(pos) {
 			base, _ = w.BaseForm()
 		}
-		mo := Morpheme{Offset: w.Position, Surface: w.Surface, Skip: SkippedPOS(pos), Base: base}
+		mo := Morpheme{Offset: w.Position, Surface: w.Surface, Skip: skippedPOS(pos), Base: base}
 		if got[i] != mo {
 			return fmt.Sprintf("morpheme %d: morphology gives %+v, kagome %+v", i, got[i], mo)
 		}

@@ -162,8 +162,8 @@ func newMorphology(d *dict.Dict, forms *baseForms) (*Morphology, error) {
 		m.unkDup[class] = d.UnkDict.IndexDup[int32(class)]
 	}
 	for i, name := range d.POSTable.NameList {
-		m.skip[i] = SkippedPOS(name)
-		m.inflected[i] = InflectedPOS(name)
+		m.skip[i] = skippedPOS(name)
+		m.inflected[i] = inflectedPOS(name)
 	}
 	m.unkBase = -1
 	if i, ok := d.UnkDict.ContentsMeta[dict.BaseFormIndex]; ok {
@@ -173,9 +173,9 @@ func newMorphology(d *dict.Dict, forms *baseForms) (*Morphology, error) {
 	return m, nil
 }
 
-// SkippedPOS reports whether words of a first-level part of speech are left
+// skippedPOS reports whether words of a first-level part of speech are left
 // out of the index: they carry grammar, not meaning.
-func SkippedPOS(name string) bool {
+func skippedPOS(name string) bool {
 	switch name {
 	case "助詞", "助動詞", "記号", "フィラー", "接続詞", "その他":
 		return true
@@ -183,9 +183,9 @@ func SkippedPOS(name string) bool {
 	return false
 }
 
-// InflectedPOS reports whether words of a first-level part of speech are
+// inflectedPOS reports whether words of a first-level part of speech are
 // indexed by base form: verbs and adjectives.
-func InflectedPOS(name string) bool { return name == "動詞" || name == "形容詞" }
+func inflectedPOS(name string) bool { return name == "動詞" || name == "形容詞" }
 
 // Segment appends the morphemes of run to out, in order.
 func (m *Morphology) Segment(run string, out []Morpheme) []Morpheme {
@@ -367,8 +367,8 @@ func (m *Morphology) morpheme(run string, n *node) Morpheme {
 		}
 	case classUnknown:
 		if f := m.d.UnkDict.Contents[n.id]; len(f) > 0 {
-			mo.Skip = SkippedPOS(f[0])
-			if InflectedPOS(f[0]) && m.unkBase >= 0 && m.unkBase < len(f) {
+			mo.Skip = skippedPOS(f[0])
+			if inflectedPOS(f[0]) && m.unkBase >= 0 && m.unkBase < len(f) {
 				mo.Base = f[m.unkBase]
 			}
 		}
