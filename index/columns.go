@@ -21,14 +21,16 @@ import (
 
 // segColumns holds the values of one segment's documents.
 type segColumns struct {
-	blog []uint32 // index into columnCache.blogs
-	lang []uint8  // index into columnCache.langs
+	blog []uint32 // index into segmentCache.blogs
+	lang []uint8  // index into segmentCache.langs
 	year []uint16
 	date []int64 // see unixNano; math.MinInt64 when unknown
 }
 
-// columnCache keeps the columns of the segments of one Bleve index.
-type columnCache struct {
+// segmentCache keeps what searches read once per segment of one Bleve
+// index, since segments never change: the columns of its documents, and
+// the posts of the phrases searched for (phrasebits.go).
+type segmentCache struct {
 	mu    sync.Mutex
 	segs  map[uint64]*segEntry // by segment ID
 	blogs []string
@@ -56,13 +58,13 @@ type snapColumns struct {
 	langs []string
 }
 
-func newColumnCache() *columnCache {
-	return &columnCache{segs: map[uint64]*segEntry{}, ids: map[string]uint32{}}
+func newSegmentCache() *segmentCache {
+	return &segmentCache{segs: map[uint64]*segEntry{}, ids: map[string]uint32{}}
 }
 
 // forSnapshot returns the columns of snap's segments, reading those of
 // segments not seen before.
-func (c *columnCache) forSnapshot(snap *segments) (*snapColumns, error) {
+func (c *segmentCache) forSnapshot(snap *segments) (*snapColumns, error) {
 	ss := snap.list
 	ids := make([]uint64, len(ss))
 	for i, s := range ss {
@@ -113,7 +115,7 @@ func (c *columnCache) forSnapshot(snap *segments) (*snapColumns, error) {
 }
 
 // read reads the facet and date doc values of every document of seg.
-func (c *columnCache) read(seg *segmentView) (*segColumns, error) {
+func (c *segmentCache) read(seg *segmentView) (*segColumns, error) {
 	n := int(seg.count)
 	cols := &segColumns{
 		blog: make([]uint32, n),
@@ -149,7 +151,7 @@ func (c *columnCache) read(seg *segmentView) (*segColumns, error) {
 }
 
 // intern returns the index of value in *list, adding it when new.
-func (c *columnCache) intern(key string, list *[]string, value string) uint32 {
+func (c *segmentCache) intern(key string, list *[]string, value string) uint32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if i, ok := c.ids[key]; ok {

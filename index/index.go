@@ -82,7 +82,7 @@ type Index struct {
 	// mu guards bi against the swap; searches hold it for reading.
 	mu     sync.RWMutex
 	bi     bleve.Index
-	cols   *columnCache // of bi's segments
+	cols   *segmentCache // of bi's segments
 	closed bool
 
 	seq        atomic.Int64
@@ -128,7 +128,7 @@ func open(dir string, opts Options, extra map[string]interface{}) (*Index, error
 	if err != nil {
 		return nil, err
 	}
-	ix.bi, ix.cols = bi, newColumnCache()
+	ix.bi, ix.cols = bi, newSegmentCache()
 	ix.seq.Store(seq)
 	return ix, nil
 }
@@ -602,7 +602,7 @@ func (ix *Index) Rebuild(ctx context.Context, src ChangeSource, progress func(ap
 	if err != nil {
 		return fmt.Errorf("rebuild index: %w", err)
 	}
-	nx.bi, nx.cols = bi, newColumnCache()
+	nx.bi, nx.cols = bi, newSegmentCache()
 	fail := func(err error) error {
 		nx.Close()
 		os.RemoveAll(newDir)
@@ -654,7 +654,7 @@ func (ix *Index) Rebuild(ctx context.Context, src ChangeSource, progress func(ap
 		ix.closed = true
 		return fmt.Errorf("rebuild index: reopen: %w", err)
 	}
-	ix.bi, ix.cols = bi, newColumnCache()
+	ix.bi, ix.cols = bi, newSegmentCache()
 	ix.seq.Store(seq)
 	if swapErr != nil {
 		return fmt.Errorf("rebuild index: swap: %w", swapErr)

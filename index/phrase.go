@@ -26,7 +26,7 @@ type phraseQuery struct {
 	terms [][]string
 	// cache, when set, keeps the phrase's posts per segment (see
 	// phrasebits.go): searches that need no positions score from there.
-	cache *columnCache
+	cache *segmentCache
 }
 
 // phraseSlot is one indexed position of a phrase.

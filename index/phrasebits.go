@@ -40,7 +40,7 @@ func phraseKey(field string, slots []phraseSlot) string {
 
 // phraseBits returns the live posts of ss whose field holds the phrase of
 // slots.
-func (c *columnCache) phraseBits(seg *segmentView, field string, slots []phraseSlot) (*roaring.Bitmap, error) {
+func (c *segmentCache) phraseBits(seg *segmentView, field string, slots []phraseSlot) (*roaring.Bitmap, error) {
 	id, key := seg.id, phraseKey(field, slots)
 	c.mu.Lock()
 	bm, ok := c.phrases[id][key]
