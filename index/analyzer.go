@@ -12,8 +12,8 @@ import (
 	"github.com/blevesearch/bleve/v2/registry"
 	"github.com/blevesearch/snowballstem"
 	"github.com/blevesearch/snowballstem/english"
-	"github.com/ikawaha/kagome-dict/ipa"
-	"golang.org/x/text/unicode/norm"
+
+	"vplanet/index/ja"
 )
 
 // analyzerName is the name under which the analyzer is known to Bleve's
@@ -38,11 +38,12 @@ const maxGroupedRun = 48
 // registry, both when the mapping is validated and every time an index is
 // opened (the mapping is stored inside the index as JSON). An analyzer that
 // is not a combination of Bleve's own parts can only be made known to it by
-// registering a constructor, and Bleve's own analyzers do the same in their
-// init functions. The registration therefore lives here, in the package that
-// owns the mapping; it is cheap, because the constructor loads the IPA
-// dictionary lazily, on first use.
-func init() {
+// registering a constructor (Bleve's own analyzers do it in their init
+// functions). vplanet registers it when it is first needed instead, by the
+// mapping, which every index is created with, and by Open, before an index
+// reads its stored mapping; importing the package changes nothing. The
+// constructor loads the IPA dictionary lazily, on first use.
+var registerAnalyzer = sync.OnceFunc(func() {
 	err := registry.RegisterAnalyzer(analyzerName, func(map[string]interface{}, *registry.Cache) (analysis.Analyzer, error) {
 		a, err := sharedAnalyzer()
 		if err != nil {
@@ -51,21 +52,19 @@ func init() {
 		return bleveAnalyzer{a}, nil
 	})
 	if err != nil {
+		// Only a second registration of the name fails, which the Once
+		// rules out unless another package took it.
 		panic(fmt.Sprintf("index: register analyzer: %v", err))
 	}
-}
+})
 
-// sharedAnalyzer loads the IPA dictionary (about 30 MiB, under half a second)
-// once per process. A morphology is safe for concurrent use, so every index,
-// every Bleve analysis worker and every query shares it.
+// sharedAnalyzer loads the IPA dictionary once per process. A Morphology is
+// safe for concurrent use, so every index, every Bleve analysis worker and
+// every query shares it.
 var sharedAnalyzer = sync.OnceValues(func() (*textAnalyzer, error) {
-	forms, err := parseBaseForms(builtinBaseForms)
+	m, err := ja.New()
 	if err != nil {
 		return nil, err
-	}
-	m, err := newMorphology(ipa.DictShrink(), forms)
-	if err != nil {
-		return nil, fmt.Errorf("load japanese dictionary: %w", err)
 	}
 	return &textAnalyzer{ja: m, stems: &stemCache{}}, nil
 })
@@ -79,7 +78,7 @@ var sharedAnalyzer = sync.OnceValues(func() (*textAnalyzer, error) {
 // parts ("vsphere7.0u3" also as "vsphere", "7.0", "u", "3"), lower-cased
 // and stemmed.
 type textAnalyzer struct {
-	ja    *morphology
+	ja    *ja.Morphology
 	stems *stemCache
 }
 
@@ -93,30 +92,17 @@ type token struct {
 
 // Analyze returns the terms of text in order of position.
 func (a *textAnalyzer) Analyze(text string) []token {
-	f := fold(text)
+	f := ja.Fold(text)
 	// About one term in six bytes, in Japanese and in English: growing
 	// the slice from nothing costs as much again.
-	w := tokenWriter{f: &f, stems: a.stems, out: make([]token, 0, len(f.s)/6+1)}
-	s := f.s
+	w := tokenWriter{f: &f, stems: a.stems, out: make([]token, 0, len(f.Text)/6+1)}
+	s := f.Text
 	i := 0
 	for i < len(s) {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch classify(r) {
 		case classJapanese:
-			j := i
-			grouped := 0
-			for j < len(s) && j-i < maxJapaneseRun {
-				r, n := utf8.DecodeRuneInString(s[j:])
-				if classify(r) != classJapanese {
-					break
-				}
-				if unicode.Is(unicode.Hiragana, r) || r <= 0xFFFF && unicode.Is(unicode.Han, r) {
-					grouped = 0
-				} else if grouped++; grouped > maxGroupedRun {
-					break
-				}
-				j += n
-			}
+			j := japaneseEnd(s, i)
 			a.japanese(&w, i, j)
 			i = j
 		case classWord:
@@ -128,6 +114,28 @@ func (a *textAnalyzer) Analyze(text string) []token {
 		}
 	}
 	return w.out
+}
+
+// japaneseEnd returns the end of the run of Japanese starting at i in s,
+// which the morphology segments at once: at most maxJapaneseRun bytes, and
+// cut after maxGroupedRun characters in a row that the dictionary groups
+// into one unknown word (any but hiragana and common kanji).
+func japaneseEnd(s string, i int) int {
+	j := i
+	grouped := 0
+	for j < len(s) && j-i < maxJapaneseRun {
+		r, n := utf8.DecodeRuneInString(s[j:])
+		if classify(r) != classJapanese {
+			break
+		}
+		if unicode.Is(unicode.Hiragana, r) || r <= 0xFFFF && unicode.Is(unicode.Han, r) {
+			grouped = 0
+		} else if grouped++; grouped > maxGroupedRun {
+			break
+		}
+		j += n
+	}
+	return j
 }
 
 const (
@@ -187,18 +195,18 @@ func wordEnd(s string, i int) int {
 
 // tokenWriter collects tokens, mapping folded offsets back to the original.
 type tokenWriter struct {
-	f      *folded
+	f      *ja.Folded
 	stems  *stemCache
 	pos    int
 	out    []token
-	morphs []morpheme // of the run of Japanese at hand
+	morphs []ja.Morpheme // of the run of Japanese at hand
 }
 
 func (w *tokenWriter) emit(term string, start, end, pos int) {
 	if term == "" || len(term) > maxTermBytes {
 		return
 	}
-	os, oe := w.f.orig(start, end)
+	os, oe := w.f.Orig(start, end)
 	w.out = append(w.out, token{Term: term, Start: os, End: oe, Position: pos})
 }
 
@@ -206,35 +214,20 @@ func (w *tokenWriter) emit(term string, start, end, pos int) {
 // Every morpheme takes a position, indexed or not, so that phrases do not
 // close over a dropped particle ("京都大学" is not "京都の大学").
 func (a *textAnalyzer) japanese(w *tokenWriter, i, j int) {
-	w.morphs = a.ja.segment(w.f.s[i:j], w.morphs[:0])
+	w.morphs = a.ja.Segment(w.f.Text[i:j], w.morphs[:0])
 	for _, m := range w.morphs {
 		w.pos++
-		if m.skip {
+		if m.Skip {
 			continue
 		}
-		term := m.surface
-		if m.base != "" && m.base != "*" {
-			term = m.base
+		term := m.Surface
+		if m.Base != "" && m.Base != "*" {
+			term = m.Base
 		}
-		term = stemKatakana(term)
-		start := i + m.offset
-		w.emit(term, start, start+len(m.surface), w.pos)
+		term = ja.StemKatakana(term)
+		start := i + m.Offset
+		w.emit(term, start, start+len(m.Surface), w.pos)
 	}
-}
-
-// stemKatakana removes the long-vowel mark that ends a katakana word of four
-// or more characters (サーバー is サーバ), the JIS Z 8301 and Microsoft rule that
-// Japanese technical writing follows; shorter words keep it (コピー).
-func stemKatakana(term string) string {
-	if !strings.HasSuffix(term, "ー") || utf8.RuneCountInString(term) < 4 {
-		return term
-	}
-	for _, r := range term {
-		if !unicode.Is(unicode.Katakana, r) && r != 'ー' {
-			return term
-		}
-	}
-	return strings.TrimSuffix(term, "ー")
 }
 
 // latin tokenizes the Latin word at folded bytes [i, j). A word made of
@@ -242,7 +235,7 @@ func stemKatakana(term string) string {
 // consecutive positions, so that "vSAN6.6" is found by "vsan", by "6.6" and
 // by the phrase "vSAN 6.6".
 func (w *tokenWriter) latin(i, j int) {
-	s := w.f.s
+	s := w.f.Text
 	word := s[i:j]
 	lower := strings.ToLower(word)
 	for _, p := range []string{"'s", "’s"} {
@@ -348,11 +341,10 @@ func stemEnglish(term string) string {
 const maxStems = 1 << 15
 
 // stemCache remembers stemEnglish's answers, shared by every goroutine that
-// analyses: English words repeat, and the Snowball stemmer takes about a
-// microsecond a word, a twentieth of the analysis of English text. Lookups
-// read a map that is never changed once published, without a lock (a
-// sync.Map holding the 32,768 words took 143 ns a lookup, a plain map
-// 20). New words wait under a lock, and a copy of the map with them added
+// analyses: English words repeat, and the Snowball stemmer costs more than
+// a map lookup. Lookups read a map that is never changed once published,
+// without a lock (a sync.Map's lookups cost several times a plain map's,
+// and every English word looks one up). New words wait under a lock, and a copy of the map with them added
 // is published once they are an eighth as many as the words published, or
 // once they have been asked for again a few hundred times, so the copying
 // costs a few times the cache's size overall.
@@ -428,103 +420,6 @@ var englishStop = map[string]bool{
 	"it": true, "no": true, "not": true, "of": true, "on": true, "or": true, "such": true,
 	"that": true, "the": true, "their": true, "then": true, "there": true, "these": true,
 	"they": true, "this": true, "to": true, "was": true, "will": true, "with": true,
-}
-
-// folded is text after width and compatibility folding, with the way back
-// to the original's byte offsets.
-type folded struct {
-	s string
-	// start[i] and end[i] are the original offsets of the start and the end
-	// of the normalization segment that folded byte i came from; nil when
-	// folding changed nothing.
-	start, end []int32
-}
-
-// nfkcInert reports whether r, with no mark after it, is already in NFKC:
-// true for the kana, kanji and punctuation that make up most Japanese
-// text, so that folding need not ask the normalizer about each of them
-// (TestNFKCInert checks every one). None of them is a mark.
-func nfkcInert(r rune) bool {
-	return r >= 0x3001 && r <= 0x3029 || // 、。 「」 and the like, 々
-		r >= 0x3041 && r <= 0x3096 || // hiragana
-		r >= 0x30A1 && r <= 0x30FA || r == 'ー' || // katakana
-		r >= 0x4E00 && r <= 0x9FFF // CJK unified ideographs
-}
-
-// nfkcText reports whether text is already in NFKC. ASCII and the runes
-// nfkcInert vouches for are, and neither composes with the other, so a
-// text of them alone needs no normalizer; any other rune, a mark included,
-// asks it about the whole text.
-func nfkcText(text string) bool {
-	for i := 0; i < len(text); {
-		if text[i] < utf8.RuneSelf {
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(text[i:])
-		if !nfkcInert(r) {
-			return norm.NFKC.IsNormalString(text)
-		}
-		i += n
-	}
-	return true
-}
-
-func (f *folded) orig(start, end int) (int, int) {
-	if f.start == nil {
-		return start, end
-	}
-	return int(f.start[start]), int(f.end[end-1])
-}
-
-// fold applies NFKC per normalization segment, remembering where each came
-// from. Symbols that NFKC would spell out ("™" as "TM") are kept as they
-// are, so they cannot glue themselves onto the word before them.
-func fold(text string) folded {
-	// Invalid UTF-8 passes through unchanged, byte for byte; the tokenizer
-	// sees U+FFFD for it, a separator.
-	if nfkcText(text) {
-		return folded{s: text}
-	}
-	var b strings.Builder
-	b.Grow(len(text) + len(text)/8)
-	start := make([]int32, 0, len(text))
-	end := make([]int32, 0, len(text))
-	for os := 0; os < len(text); {
-		// A group is one rune and the marks that compose with it
-		// (half-width ｶ and ﾞ make one ガ).
-		r, n := utf8.DecodeRuneInString(text[os:])
-		oe := os + n
-		for oe < len(text) {
-			m, k := utf8.DecodeRuneInString(text[oe:])
-			if m != '\uFF9E' && m != '\uFF9F' && !unicode.IsMark(m) {
-				break
-			}
-			oe += k
-		}
-		group := text[os:oe]
-		seg := group
-		if r >= utf8.RuneSelf && (oe-os > n || !nfkcInert(r)) && !norm.NFKC.IsNormalString(group) {
-			seg = norm.NFKC.String(group)
-			if unicode.IsSymbol(r) && utf8.RuneCountInString(seg) > 1 {
-				seg = group
-			}
-		}
-		b.WriteString(seg)
-		if seg == group {
-			for k := range len(group) {
-				start = append(start, int32(os+k))
-				end = append(end, int32(os+k+1))
-			}
-		} else {
-			for range len(seg) {
-				start = append(start, int32(os))
-				end = append(end, int32(oe))
-			}
-		}
-		os = oe
-	}
-	return folded{s: b.String(), start: start, end: end}
 }
 
 // bleveAnalyzer adapts textAnalyzer to Bleve.

@@ -2,18 +2,11 @@ package index
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
-	"unicode"
 	"unicode/utf8"
-
-	"github.com/ikawaha/kagome-dict/ipa"
-	"github.com/ikawaha/kagome/v2/tokenizer"
-	"golang.org/x/text/unicode/norm"
+	"vplanet/index/ja"
 )
 
 func analyzer(t testing.TB) *textAnalyzer {
@@ -92,110 +85,57 @@ func FuzzAnalyze(f *testing.F) {
 			}
 			last = tok.Position
 		}
-		if diff := segmentDiff(a, text); diff != "" {
-			t.Fatalf("%q: %s", text, diff)
-		}
-		if got, want := nfkcText(text), norm.NFKC.IsNormalString(text); got != want {
-			t.Fatalf("%q: nfkcText says %v, the normalizer %v", text, got, want)
-		}
 	})
 }
 
-// kagome is kagome's own tokenizer, which a morphology must agree with.
-var kagome = sync.OnceValues(func() (*tokenizer.Tokenizer, error) {
-	return tokenizer.New(ipa.Dict(), tokenizer.OmitBosEos())
-})
-
-// segmentDiff describes how the morphology's answer for s differs from
-// kagome's search mode, or returns "".
-func segmentDiff(a *textAnalyzer, s string) string {
-	t, err := kagome()
-	if err != nil {
-		return err.Error()
-	}
-	got, want := a.ja.segment(s, nil), t.Analyze(s, tokenizer.Search)
-	if len(got) != len(want) {
-		return fmt.Sprintf("morphology gives %d morphemes, kagome %d", len(got), len(want))
-	}
-	for i, w := range want {
-		pos, _ := w.FeatureAt(0)
-		base := ""
-		if inflectedPOS(pos) {
-			base, _ = w.BaseForm()
+// TestAnalyzeBounded checks the bounds that keep kagome's lattice from
+// growing with the square of the input: the morphology is given runs of
+// at most maxJapaneseRun bytes (and the rune that crosses it), with at most maxGroupedRun characters in a
+// row that the dictionary groups into one unknown word. How long such
+// inputs take is BenchmarkAnalyzePathological's to measure.
+func TestAnalyzeBounded(t *testing.T) {
+	for _, s := range pathological {
+		text := ja.Fold(strings.Repeat(s, 20000/len(s))).Text
+		if classify([]rune(text)[0]) != classJapanese {
+			continue
 		}
-		m := morpheme{offset: w.Position, surface: w.Surface, skip: skippedPOS(pos), base: base}
-		if got[i] != m {
-			return fmt.Sprintf("morpheme %d: morphology gives %+v, kagome %+v", i, got[i], m)
-		}
-	}
-	return ""
-}
-
-// TestMorphologyMatchesKagome checks the morphology against kagome's search
-// mode on the Japanese of the corpus (blog posts and a novel) and of
-// testdata.
-func TestMorphologyMatchesKagome(t *testing.T) {
-	a := analyzer(t)
-	k, err := kagome()
-	if err != nil {
-		t.Fatal(err)
-	}
-	texts := []string{}
-	for _, p := range []string{filepath.Join("testdata", "sample-ja.txt"), filepath.Join(corpusDir, "aozora", "bocchan.txt")} {
-		if b, err := os.ReadFile(p); err == nil {
-			texts = append(texts, string(b))
-		} else {
-			t.Logf("skipping %s: %v", p, err)
-		}
-	}
-	if _, err := os.Stat(corpusDir); err == nil {
-		for _, p := range hatenaPosts(t) {
-			if p.Lang == "ja" {
-				texts = append(texts, p.Title, p.Text)
-			}
-		}
-	}
-	lines, penalized := 0, 0
-	for _, text := range texts {
-		for line := range strings.Lines(text) {
-			if line = strings.TrimSpace(line); line == "" {
+		runs := 0
+		for i := 0; i < len(text); runs++ {
+			if r, size := utf8.DecodeRuneInString(text[i:]); classify(r) != classJapanese {
+				i += size
 				continue
 			}
-			if diff := segmentDiff(a, line); diff != "" {
-				t.Errorf("%q: %s", line, diff)
+			j := japaneseEnd(text, i)
+			if j <= i {
+				t.Fatalf("%q: no progress at %d", s, i)
 			}
-			lines++
-			if fmt.Sprint(k.Wakati(line)) != fmt.Sprint(surfaces(k.Analyze(line, tokenizer.Search))) {
-				penalized++
+			if j-i > maxJapaneseRun+utf8.UTFMax {
+				t.Errorf("%q: a run of %d bytes", s, j-i)
 			}
+			if n := utf8.RuneCountInString(text[i:j]); n > maxGroupedRun && !strings.ContainsAny(text[i:j], "あ亜") {
+				t.Errorf("%q: a run of %d grouped characters", s, n)
+			}
+			i = j
+		}
+		if min := len(text) / maxJapaneseRun; runs < min {
+			t.Errorf("%q: %d runs, want at least %d", s, runs, min)
 		}
 	}
-	// Search mode's penalties must have changed some answers for the
-	// check to cover them.
-	if penalized == 0 {
-		t.Errorf("search mode split no long morpheme in %d lines", lines)
-	}
-	t.Logf("%d lines, %d of them split apart by search mode's penalties", lines, penalized)
 }
 
-func surfaces(toks []tokenizer.Token) []string {
-	s := make([]string, len(toks))
-	for i, t := range toks {
-		s[i] = t.Surface
-	}
-	return s
-}
+// pathological are characters whose long runs make a lattice costly.
+var pathological = []string{"ア", "ー", "𠀋", "あ", "亜", "\u3099", "ｱ", "a-", "ａ"}
 
-// TestAnalyzeBounded guards against inputs that make kagome's lattice slow.
-func TestAnalyzeBounded(t *testing.T) {
-	a := analyzer(t)
-	for _, s := range []string{"ア", "ー", "𠀋", "あ", "亜", "\u3099", "ｱ", "a-", "ａ"} {
+func BenchmarkAnalyzePathological(b *testing.B) {
+	a := analyzer(b)
+	for _, s := range pathological {
 		text := strings.Repeat(s, 20000/len(s))
-		start := time.Now()
-		a.Analyze(text)
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("%q × %d: took %v", s, 20000/len(s), d)
-		}
+		b.Run(s, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				a.Analyze(text)
+			}
+		})
 	}
 }
 
@@ -241,37 +181,4 @@ func TestStemCache(t *testing.T) {
 			t.Errorf("stem of a new word in a full cache = %q", got)
 		}
 	})
-}
-
-// TestNFKCInert checks every rune nfkcInert vouches for.
-func TestNFKCInert(t *testing.T) {
-	n := 0
-	for r := rune(0); r <= unicode.MaxRune; r++ {
-		if nfkcInert(r) {
-			n++
-			if s := string(r); !norm.NFKC.IsNormalString(s) {
-				t.Errorf("%U %s: nfkcInert, but NFKC makes it %q", r, s, norm.NFKC.String(s))
-			}
-		}
-	}
-	if n < 20000 {
-		t.Errorf("nfkcInert vouches for %d runes; want the kana and the CJK block", n)
-	}
-	for _, tc := range []struct {
-		name, text string
-	}{
-		{"ascii", "VMware vSphere 7.0"},
-		{"japanese", "拡張クラスタを構成した。「重複排除」々"},
-		{"full-width", "ＶＣＨＡ"},
-		{"combining mark after kana", "か\u3099"},
-		{"combining mark after ascii", "e\u0301"},
-		{"ideographic space", "a\u3000b"},
-		{"invalid utf-8", "a\xffb"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got, want := nfkcText(tc.text), norm.NFKC.IsNormalString(tc.text); got != want {
-				t.Errorf("nfkcText(%q) = %v, the normalizer says %v", tc.text, got, want)
-			}
-		})
-	}
 }

@@ -3,7 +3,6 @@ package index
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,6 +17,7 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/registry"
+	"github.com/ikawaha/kagome-dict/ipa"
 	"github.com/ikawaha/kagome/v2/tokenizer"
 
 	"vplanet"
@@ -43,7 +43,7 @@ func benchPosts(b *testing.B) int {
 func benchText(b *testing.B, lang string) string {
 	var paths []string
 	if lang == "ja" {
-		paths = []string{filepath.Join(corpusDir, "aozora", "bocchan.txt"), filepath.Join("testdata", "sample-ja.txt")}
+		paths = []string{filepath.Join(corpusDir, "aozora", "bocchan.txt"), filepath.Join("ja", "testdata", "bocchan-ja.txt")}
 	} else {
 		en := filepath.Join(corpusDir, "hatenablog", "content", "docs", "entry")
 		var s strings.Builder
@@ -80,122 +80,17 @@ func benchAnalyze(b *testing.B, text string) {
 	}
 }
 
-// BenchmarkSegment compares the morphology with kagome's own tokenizer in
-// search mode, which give the same morphemes, on the lines of the Japanese
-// benchmark text.
-func BenchmarkSegment(b *testing.B) {
-	a := analyzer(b)
-	k, err := kagome()
-	if err != nil {
-		b.Fatal(err)
-	}
-	text := benchText(b, "ja")
-	var lines []string
-	for line := range strings.Lines(text) {
-		lines = append(lines, strings.TrimSpace(line))
-	}
-	for _, bc := range []struct {
-		name    string
-		segment func(string)
-	}{
-		{"morphology", func(s string) { a.ja.segment(s, nil) }},
-		{"kagome-search-mode", func(s string) { k.Analyze(s, tokenizer.Search) }},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			b.SetBytes(int64(len(text)))
-			for b.Loop() {
-				for _, line := range lines {
-					bc.segment(line)
-				}
-			}
-		})
-	}
-}
-
-// synth makes posts of about 3 KB from sentences of the Japanese and
-// English texts, 60% Japanese, spread over blogs and years; post i is the
-// same every time, so that a large set need not be held in memory.
-type synth struct {
-	ja, en, extra []string
-}
-
-func newSynth(b *testing.B) *synth {
-	split := func(text, sep string) []string {
-		var out []string
-		for _, s := range strings.Split(text, sep) {
-			if s = strings.TrimSpace(s); len(s) > 10 {
-				out = append(out, s+sep)
-			}
-		}
-		return out
-	}
-	return &synth{
-		ja:    split(benchText(b, "ja"), "。"),
-		en:    split(benchText(b, "en"), ". "),
-		extra: []string{"vSAN 6.6の新機能。", "ＶＣＨＡを構成した。", "NSX-T migration notes. ", "拡張クラスタの検証。", "vSphere7.0U3 upgrade. "},
-	}
-}
-
-// post returns post i (0-based).
-func (s *synth) post(i int) *vplanet.Post {
-	r := rand.New(rand.NewPCG(1, uint64(i)))
-	src, lang := s.ja, "ja"
-	if r.IntN(10) >= 6 {
-		src, lang = s.en, "en"
-	}
-	var text strings.Builder
-	text.Grow(3300)
-	text.WriteString(s.extra[r.IntN(len(s.extra))])
-	if i%1000 == 7 {
-		// A rarer subject, for queries with a hundred hits at 100,000 posts.
-		text.WriteString("vCenter Server Appliance 8.0 のアップグレード手順。")
-	}
-	for text.Len() < 3000 {
-		text.WriteString(src[r.IntN(len(src))])
-		text.WriteByte(' ')
-	}
-	return &vplanet.Post{
-		ID:        fmt.Sprint("post-", i),
-		Title:     src[r.IntN(len(src))],
-		Text:      text.String(),
-		Lang:      lang,
-		BlogSlug:  fmt.Sprint("blog-", r.IntN(50)),
-		Published: time.Date(2010+r.IntN(15), time.Month(1+r.IntN(12)), 1+r.IntN(28), r.IntN(24), r.IntN(60), 0, 0, time.UTC),
-		Seq:       int64(i + 1),
-		Visible:   true,
-	}
-}
-
-// synthPosts makes the first n posts of newSynth.
-func synthPosts(b *testing.B, n int) []*vplanet.Post {
-	s := newSynth(b)
-	posts := make([]*vplanet.Post, n)
-	for i := range posts {
-		posts[i] = s.post(i)
-	}
-	return posts
-}
-
-// synthSource is a ChangeSource of n synthesized posts, made as they are
-// asked for, like the store's Changes.
-type synthSource struct {
-	s *synth
-	n int
-}
-
-func (src synthSource) Changes(ctx context.Context, after int64, limit int) ([]*vplanet.Post, error) {
-	var out []*vplanet.Post
-	for i := int(after); i < src.n && len(out) < limit; i++ {
-		out = append(out, src.s.post(i))
-	}
-	return out, nil
+// benchSynth makes posts of benchText's texts.
+func benchSynth(b *testing.B) *synth {
+	return newSynth(benchText(b, "ja"), benchText(b, "en"))
 }
 
 // BenchmarkIndex measures indexing into a fresh index, as vplanet reindex
 // does: posts/s is the figure to compare with BenchmarkIndexNaive.
+
 func BenchmarkIndex(b *testing.B) {
 	analyzer(b)
-	posts := synthPosts(b, benchPosts(b))
+	posts := benchSynth(b).posts(benchPosts(b))
 	benchIndexing(b, posts, func(dir string) error {
 		ix, err := Open(dir, Options{InFlight: 2})
 		if err != nil {
@@ -224,7 +119,7 @@ func BenchmarkIndex(b *testing.B) {
 // in.
 func BenchmarkRebuild(b *testing.B) {
 	analyzer(b)
-	s, n := newSynth(b), benchPosts(b)
+	s, n := benchSynth(b), benchPosts(b)
 	var elapsed time.Duration
 	var cpu time.Duration
 	for b.Loop() {
@@ -249,12 +144,12 @@ func BenchmarkRebuild(b *testing.B) {
 	b.ReportMetric(cpu.Seconds()/elapsed.Seconds(), "cores")
 }
 
-// BenchmarkIndexNaive is the baseline issue 7 compares with: Bleve's default
+// BenchmarkIndexNaive is the baseline BenchmarkIndex is compared with: Bleve's default
 // mapping (stored fields, term vectors, the composite _all field) with a
 // plain kagome tokenizer, in batches of the same size.
 func BenchmarkIndexNaive(b *testing.B) {
 	registerNaive(b)
-	posts := synthPosts(b, benchPosts(b))
+	posts := benchSynth(b).posts(benchPosts(b))
 	benchIndexing(b, posts, func(dir string) error {
 		m := bleve.NewIndexMapping()
 		m.DefaultAnalyzer = "naive-kagome"
@@ -296,6 +191,11 @@ func benchIndexing(b *testing.B, posts []*vplanet.Post, index func(dir string) e
 	}
 	b.ReportMetric(float64(len(posts)*b.N)/elapsed.Seconds(), "posts/s")
 }
+
+// kagome is kagome's own tokenizer, for the naive baseline.
+var kagome = sync.OnceValues(func() (*tokenizer.Tokenizer, error) {
+	return tokenizer.New(ipa.Dict(), tokenizer.OmitBosEos())
+})
 
 var naiveOnce sync.Once
 
@@ -356,7 +256,7 @@ func TestMain(m *testing.M) {
 // returns it with the posts' source.
 func benchIndex(b *testing.B) (*Index, *synth) {
 	searchOnce.Do(func() {
-		searchSynth = newSynth(b)
+		searchSynth = benchSynth(b)
 		searchDir, searchErr = os.MkdirTemp("", "vplanet-bench-")
 		if searchErr != nil {
 			return
@@ -418,7 +318,7 @@ func benchSearch(b *testing.B, r Request) {
 	}
 }
 
-// BenchmarkScale measures what issue 7 asks of the index at scale (run it
+// BenchmarkScale measures the index at the scale it is built for (run it
 // with VPLANET_BENCH_POSTS=100000; the default is small): Rebuild from a
 // store-like source in posts/s, with the CPU time it used per second of
 // wall time (2 means both cores of the reference machine were busy); heap
@@ -427,7 +327,7 @@ func benchSearch(b *testing.B, r Request) {
 // asks for them (the store lookups and snippets come on top).
 func BenchmarkScale(b *testing.B) {
 	n := benchPosts(b)
-	s := newSynth(b)
+	s := benchSynth(b)
 	analyzer(b)
 	queries := []Request{
 		{Query: "VCSA", Facets: true},

@@ -6,10 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
-	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
@@ -195,15 +193,17 @@ func (f *facetCounter) newestYears() []FacetCount {
 	return out
 }
 
-// searchPaths counts the searches that took each way through collect.
-type searchPaths struct {
-	byDate atomic.Int64 // counted and ranked from bitmaps and dates
-	titles atomic.Int64 // counted from bitmaps, ranked from title matches
-	all    atomic.Int64 // every hit scored
-}
+// The ways through collect, as collected.way names them.
+const (
+	wayByDate = "bitmaps-by-date" // counted and ranked from bitmaps and dates
+	wayTitles = "bitmaps-titles"  // counted from bitmaps, ranked from title matches
+	wayAll    = "score-all"       // every hit scored
+	wayStock  = "stock"           // Bleve's own collector: the index has no segments
+)
 
 // collected is what collect found.
 type collected struct {
+	way    string // see wayByDate and the others
 	total  uint64
 	hits   []Hit
 	facets map[string][]FacetCount // nil unless asked for
@@ -224,8 +224,6 @@ type plan struct {
 	// titles every post scores the same and ranks by date.
 	titles []query.Query
 	bound  float64
-	// exhaustive makes collect score every hit, as tests compare with.
-	exhaustive bool
 }
 
 // collect runs a plan on a snapshot of the index. The caller holds ix.mu.
@@ -234,62 +232,74 @@ type plan struct {
 // every part of the query has them (see matchBits). Ranking by date needs
 // nothing more. Ranking by relevance first scores the posts with a query
 // word in their title, which are few: when k of them score bound or more,
-// no other post can reach the page. Otherwise every hit is scored.
+// no other post can reach the page. Otherwise every hit is scored. An
+// index without segments is searched as Bleve searches any index.
 func (ix *Index) collect(ctx context.Context, pl plan) (*collected, error) {
-	snap, err := ix.snapshot()
-	if err != nil {
-		return nil, err
+	snap, err := openSegments(ix.bi)
+	var cols *snapColumns
+	if err == nil {
+		defer snap.Close()
+		cols, err = ix.cols.forSnapshot(snap)
 	}
-	defer snap.Close()
-	cols, err := ix.cols.forSnapshot(snap)
+	if errors.Is(err, errNoSegments) {
+		c, err := ix.collectStock(ctx, pl)
+		if c != nil {
+			c.way = wayStock
+		}
+		return c, err
+	}
 	if err != nil {
 		return nil, err
 	}
 	res := &collected{}
 	top := &topK{h: make([]ranked, 0, min(pl.k, 1024)), k: pl.k, byDate: pl.byDate || len(pl.titles) == 0}
+	counted, err := countBits(ctx, snap, cols, pl, res, top)
+	if err != nil {
+		return nil, err
+	}
 	done := false // top holds the page
-	if !pl.exhaustive {
-		counted, err := countBits(ctx, snap, cols, pl, res, top)
-		if err != nil {
+	switch {
+	case !counted:
+	case top.byDate:
+		done, res.way = true, wayByDate
+	default:
+		pl.facets = false // counted
+		if done, err = ix.rankTitles(ctx, snap, cols, pl, top); err != nil {
 			return nil, err
 		}
-		switch {
-		case !counted:
-		case top.byDate:
-			done = true
-			ix.paths.byDate.Add(1)
-		default:
-			pl.facets = false // counted
-			if done, err = ix.rankTitles(ctx, snap, cols, pl, top); err != nil {
-				return nil, err
-			}
-			if done {
-				ix.paths.titles.Add(1)
-			} else {
-				top.h = top.h[:0]
-			}
+		if done {
+			res.way = wayTitles
+		} else {
+			top.h = top.h[:0]
 		}
 	}
 	if !done {
-		ix.paths.all.Add(1)
+		res.way = wayAll
 		if err := ix.scoreAll(ctx, snap, cols, pl, res, top); err != nil {
 			return nil, err
 		}
 	}
 
 	best := top.sorted()
+	if top.byDate {
+		// Ranked by date alone: scores, where there were any, played no
+		// part.
+		for i := range best {
+			best[i].score = 0
+		}
+	}
 	page := best[min(pl.offset, len(best)):]
 	if len(page) == 0 {
 		res.hits = []Hit{}
 		return res, nil
 	}
-	locs, err := ix.locate(ctx, snap, pl.q, page)
+	locs, err := ix.locate(ctx, snap.reader(), pl.q, page)
 	if err != nil {
 		return nil, err
 	}
 	res.hits = make([]Hit, 0, len(page))
 	for _, r := range page {
-		id, err := snap.ExternalID(bindex.NewIndexInternalID(nil, r.num))
+		id, err := snap.externalID(r.num)
 		if err != nil {
 			return nil, err
 		}
@@ -307,11 +317,10 @@ func (pl *plan) inRange(date int64) bool {
 // by date when top ranks by date, from the postings bitmaps of each
 // segment. It reports false, having done nothing, when a part of the query
 // has no bitmaps.
-func countBits(ctx context.Context, snap *scorch.IndexSnapshot, cols *snapColumns, pl plan, res *collected, top *topK) (bool, error) {
-	segs := snap.Segments()
-	bms := make([]*roaring.Bitmap, len(segs))
-	for i, ss := range segs {
-		bm, err := matchBits(pl.q, ss)
+func countBits(ctx context.Context, snap *segments, cols *snapColumns, pl plan, res *collected, top *topK) (bool, error) {
+	bms := make([]*roaring.Bitmap, len(snap.list))
+	for i := range snap.list {
+		bm, err := matchBits(pl.q, &snap.list[i])
 		if errors.Is(err, errNoBits) {
 			return false, nil
 		}
@@ -328,7 +337,7 @@ func countBits(ctx context.Context, snap *scorch.IndexSnapshot, cols *snapColumn
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		c, base := cols.segs[i], cols.offsets[i]
+		c, base := cols.segs[i], snap.list[i].base
 		it := bm.Iterator()
 		for it.HasNext() {
 			local := uint64(it.Next())
@@ -355,12 +364,12 @@ func countBits(ctx context.Context, snap *scorch.IndexSnapshot, cols *snapColumn
 // whose title has one of the words. It reports whether that settles the
 // page: top is full and its last hit scores bound or more, which no other
 // post reaches.
-func (ix *Index) rankTitles(ctx context.Context, snap *scorch.IndexSnapshot, cols *snapColumns, pl plan, top *topK) (bool, error) {
+func (ix *Index) rankTitles(ctx context.Context, snap *segments, cols *snapColumns, pl plan, top *topK) (bool, error) {
 	// Candidates: the posts whose title matches one of the words.
 	var cands []*roaring.Bitmap
 	var n uint64
-	for _, ss := range snap.Segments() {
-		bm, err := orBits(pl.titles, ss)
+	for i := range snap.list {
+		bm, err := orBits(pl.titles, &snap.list[i])
 		if errors.Is(err, errNoBits) {
 			return false, nil
 		}
@@ -373,16 +382,16 @@ func (ix *Index) rankTitles(ctx context.Context, snap *scorch.IndexSnapshot, col
 	if n < uint64(pl.k) {
 		return false, nil // too few to fill the page: not worth a searcher
 	}
-	s, sctx, err := ix.searcher(ctx, snap, pl.q, false, 1)
+	s, sctx, err := ix.searcher(ctx, snap.reader(), pl.q, false, 1)
 	if err != nil {
 		return false, err
 	}
 	defer s.Close()
-	id := bindex.NewIndexInternalID(nil, 0)
+	id := internalID(0)
 	var last uint64 // the next global number not yet visited
 	visited := 0
 	for i, bm := range cands {
-		base := cols.offsets[i]
+		base := snap.list[i].base
 		it := bm.Iterator()
 		for it.HasNext() {
 			local := uint64(it.Next())
@@ -403,9 +412,9 @@ func (ix *Index) rankTitles(ctx context.Context, snap *scorch.IndexSnapshot, col
 			if dm == nil {
 				return top.settled(pl.bound), nil
 			}
-			got := dm.IndexInternalID.Value()
+			got := docNum(dm.IndexInternalID)
 			last = got + 1
-			seg, local := cols.at(got, i)
+			seg, local := snap.at(got, i)
 			if d := cols.segs[seg].date[local]; pl.inRange(d) {
 				top.offer(ranked{score: dm.Score, date: d, num: got})
 			}
@@ -422,8 +431,8 @@ func (t *topK) settled(bound float64) bool {
 
 // scoreAll scores every hit of pl, counting them and their facets, and
 // offers them to top.
-func (ix *Index) scoreAll(ctx context.Context, reader bindex.IndexReader, cols *snapColumns, pl plan, res *collected, top *topK) error {
-	s, sctx, err := ix.searcher(ctx, reader, pl.q, false, 1)
+func (ix *Index) scoreAll(ctx context.Context, snap *segments, cols *snapColumns, pl plan, res *collected, top *topK) error {
+	s, sctx, err := ix.searcher(ctx, snap.reader(), pl.q, false, 1)
 	if err != nil {
 		return err
 	}
@@ -447,9 +456,9 @@ func (ix *Index) scoreAll(ctx context.Context, reader bindex.IndexReader, cols *
 		if dm == nil {
 			break
 		}
-		num := dm.IndexInternalID.Value()
+		num := docNum(dm.IndexInternalID)
 		var local uint64
-		seg, local = cols.at(num, seg)
+		seg, local = snap.at(num, seg)
 		c := cols.segs[seg]
 		if d := c.date[local]; pl.inRange(d) {
 			res.total++
@@ -481,14 +490,14 @@ func (ix *Index) locate(ctx context.Context, reader bindex.IndexReader, q query.
 	slices.Sort(nums)
 	out := make(map[uint64]search.FieldTermLocationMap, len(page))
 	for _, n := range nums {
-		dm, err := s.Advance(sctx, bindex.NewIndexInternalID(nil, n))
+		dm, err := s.Advance(sctx, internalID(n))
 		if err != nil {
 			return nil, err
 		}
 		if dm == nil {
 			break
 		}
-		if dm.IndexInternalID.Value() == n {
+		if docNum(dm.IndexInternalID) == n {
 			dm.Complete(nil)
 			out[n] = dm.Locations
 		}
@@ -508,23 +517,4 @@ func (ix *Index) searcher(ctx context.Context, reader bindex.IndexReader, q quer
 		DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize()+held, 0),
 		IndexReader:       reader,
 	}, nil
-}
-
-// snapshot returns the index's current snapshot, which the caller closes.
-// The caller holds ix.mu.
-func (ix *Index) snapshot() (*scorch.IndexSnapshot, error) {
-	ai, err := ix.bi.Advanced()
-	if err != nil {
-		return nil, err
-	}
-	r, err := ai.Reader()
-	if err != nil {
-		return nil, err
-	}
-	snap, ok := r.(*scorch.IndexSnapshot)
-	if !ok {
-		r.Close()
-		return nil, errors.New("index: not a scorch index")
-	}
-	return snap, nil
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
@@ -12,12 +13,14 @@ import (
 	"vplanet"
 )
 
-// TestCollectAcrossSegments checks the date order, the facets and the
-// paging of a search over an index of many segments, where updates moved
-// posts to newer segments and deletions left holes in older ones: the
-// columns a search reads must follow every segment's own numbering.
+// TestCollectAcrossSegments checks the numbering of documents, the date
+// order, the facets and the paging of a search over an index of at least
+// three segments, where updates moved posts to newer segments and
+// deletions left holes in older ones: the columns a search reads must
+// follow every segment's own numbering.
 func TestCollectAcrossSegments(t *testing.T) {
-	ix := openTest(t)
+	dir := filepath.Join(t.TempDir(), "index")
+	ix := reopen(t, nil, dir)
 	ctx := context.Background()
 	live := map[string]*vplanet.Post{}
 	seq := int64(0)
@@ -35,6 +38,7 @@ func TestCollectAcrossSegments(t *testing.T) {
 		if err := ix.Apply(ctx, posts); err != nil {
 			t.Fatal(err)
 		}
+		ix = reopen(t, ix, dir)
 	}
 	mk := func(i, version int) *vplanet.Post {
 		p := post(fmt.Sprint("p", i), "vSAN", "本文")
@@ -65,6 +69,7 @@ func TestCollectAcrossSegments(t *testing.T) {
 		}
 	}
 	put(changes...)
+	checkNumbering(t, ix, live)
 	var want []*vplanet.Post
 	facets := map[string]map[string]int{"blog": {}, "lang": {}, "year": {}}
 	for _, p := range live {
@@ -114,4 +119,82 @@ func TestCollectAcrossSegments(t *testing.T) {
 	}) {
 		t.Errorf("equal scores not newest first: %v", rel)
 	}
+}
+
+// checkNumbering checks segments' view of ix, which must have at least
+// three segments: each live post is live in exactly one segment, and its
+// global number there (the segment's base plus its number in the segment)
+// is the one Bleve gives its ID; the bases follow each other.
+func checkNumbering(t *testing.T, ix *Index, live map[string]*vplanet.Post) {
+	t.Helper()
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	snap, err := openSegments(ix.bi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	if len(snap.list) < 3 {
+		t.Fatalf("the index has %d segments; the test needs at least 3 (did Bleve merge them?)", len(snap.list))
+	}
+	t.Logf("%d segments", len(snap.list))
+	var next uint64
+	for i, seg := range snap.list {
+		if seg.base != next {
+			t.Errorf("segment %d starts at %d, want %d", i, seg.base, next)
+		}
+		next += seg.count
+	}
+	seen := map[string]bool{}
+	for i := range snap.list {
+		seg := &snap.list[i]
+		it := seg.all().Iterator()
+		for it.HasNext() {
+			local := uint64(it.Next())
+			id, err := snap.externalID(seg.base + local)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if live[id] == nil || seen[id] {
+				t.Errorf("segment %d document %d is %q: not live, or live twice", i, local, id)
+			}
+			seen[id] = true
+			bm, err := seg.termBits("_id", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bm.Contains(uint32(local)) || bm.GetCardinality() != 1 {
+				t.Errorf("segment %d: %q is document %d, but its _id term is in %v", i, id, local, bm.ToArray())
+			}
+			if got, want := snap.at(seg.base+local, 0); got != i || want != local {
+				t.Errorf("at(%d) = %d, %d; want %d, %d", seg.base+local, got, want, i, local)
+			}
+		}
+	}
+	if len(seen) != len(live) {
+		t.Errorf("%d live posts found in the segments, want %d", len(seen), len(live))
+	}
+}
+
+// reopen closes ix, if not nil, and opens the index in dir again, with a
+// merge policy that leaves up to a hundred segments apart. Closing
+// persists what was applied as a segment of its own, where segments
+// applied in quick succession may be merged in memory.
+func reopen(t testing.TB, ix *Index, dir string) *Index {
+	t.Helper()
+	if ix != nil {
+		if err := ix.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ix, err := open(dir, Options{}, map[string]interface{}{
+		"scorchMergePlanOptions": map[string]interface{}{
+			"MaxSegmentSize": maxSegmentPosts, "MaxSegmentsPerTier": 100, "FloorSegmentSize": 1,
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	return ix
 }

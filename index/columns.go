@@ -1,7 +1,7 @@
 package index
 
 import (
-	"fmt"
+	"errors"
 	"math"
 	"slices"
 	"strconv"
@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
-	"github.com/blevesearch/bleve/v2/index/scorch"
-	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
 
 // Ordering the hits by date and counting facets needs a few values of every
@@ -23,14 +21,16 @@ import (
 
 // segColumns holds the values of one segment's documents.
 type segColumns struct {
-	blog []uint32 // index into columnCache.blogs
-	lang []uint8  // index into columnCache.langs
+	blog []uint32 // index into segmentCache.blogs
+	lang []uint8  // index into segmentCache.langs
 	year []uint16
 	date []int64 // see unixNano; math.MinInt64 when unknown
 }
 
-// columnCache keeps the columns of the segments of one Bleve index.
-type columnCache struct {
+// segmentCache keeps what searches read once per segment of one Bleve
+// index, since segments never change: the columns of its documents, and
+// the posts of the phrases searched for (phrasebits.go).
+type segmentCache struct {
 	mu    sync.Mutex
 	segs  map[uint64]*segEntry // by segment ID
 	blogs []string
@@ -51,26 +51,24 @@ type segEntry struct {
 	err  error
 }
 
-// snapColumns is the columns of one snapshot's segments, with the first
-// global document number of each.
+// snapColumns is the columns of one snapshot's segments, in their order.
 type snapColumns struct {
-	offsets []uint64
-	segs    []*segColumns
-	blogs   []string
-	langs   []string
+	segs  []*segColumns
+	blogs []string
+	langs []string
 }
 
-func newColumnCache() *columnCache {
-	return &columnCache{segs: map[uint64]*segEntry{}, ids: map[string]uint32{}}
+func newSegmentCache() *segmentCache {
+	return &segmentCache{segs: map[uint64]*segEntry{}, ids: map[string]uint32{}}
 }
 
 // forSnapshot returns the columns of snap's segments, reading those of
 // segments not seen before.
-func (c *columnCache) forSnapshot(snap *scorch.IndexSnapshot) (*snapColumns, error) {
-	ss := snap.Segments()
+func (c *segmentCache) forSnapshot(snap *segments) (*snapColumns, error) {
+	ss := snap.list
 	ids := make([]uint64, len(ss))
 	for i, s := range ss {
-		ids[i] = s.Id()
+		ids[i] = s.id
 	}
 	entries := make([]*segEntry, len(ss))
 	c.mu.Lock()
@@ -101,13 +99,10 @@ func (c *columnCache) forSnapshot(snap *scorch.IndexSnapshot) (*snapColumns, err
 	}
 	c.mu.Unlock()
 
-	sc := &snapColumns{offsets: make([]uint64, len(ss)), segs: make([]*segColumns, len(ss))}
-	var running uint64
-	for i, s := range ss {
-		sc.offsets[i] = running
-		running += s.Segment().Count()
-		e := entries[i]
-		e.once.Do(func() { e.cols, e.err = c.read(s.Segment()) })
+	sc := &snapColumns{segs: make([]*segColumns, len(ss))}
+	for i := range ss {
+		e, s := entries[i], &ss[i]
+		e.once.Do(func() { e.cols, e.err = c.read(s) })
 		if e.err != nil {
 			return nil, e.err
 		}
@@ -120,20 +115,18 @@ func (c *columnCache) forSnapshot(snap *scorch.IndexSnapshot) (*snapColumns, err
 }
 
 // read reads the facet and date doc values of every document of seg.
-func (c *columnCache) read(seg segment.Segment) (*segColumns, error) {
-	n := int(seg.Count())
+func (c *segmentCache) read(seg *segmentView) (*segColumns, error) {
+	n := int(seg.count)
 	cols := &segColumns{
 		blog: make([]uint32, n),
 		lang: make([]uint8, n),
 		year: make([]uint16, n),
 		date: make([]int64, n),
 	}
-	dvv, ok := seg.(segment.DocValueVisitable)
-	if !ok {
-		return nil, fmt.Errorf("index: segment %T has no doc values", seg)
+	for doc := range cols.date {
+		cols.date[doc] = math.MinInt64
 	}
-	var doc int
-	visit := func(field string, term []byte) {
+	visit := func(doc uint64, field string, term []byte) {
 		switch field {
 		case "date":
 			cols.date[doc] = parseDateKey(string(term))
@@ -151,20 +144,14 @@ func (c *columnCache) read(seg segment.Segment) (*segColumns, error) {
 			}
 		}
 	}
-	fields := []string{"facet", "date"}
-	var state segment.DocVisitState
-	var err error
-	for doc = 0; doc < n; doc++ {
-		cols.date[doc] = math.MinInt64
-		if state, err = dvv.VisitDocValues(uint64(doc), fields, visit, state); err != nil {
-			return nil, fmt.Errorf("index: read doc values: %w", err)
-		}
+	if err := seg.visitDocValues([]string{"facet", "date"}, visit); err != nil {
+		return nil, err
 	}
 	return cols, nil
 }
 
 // intern returns the index of value in *list, adding it when new.
-func (c *columnCache) intern(key string, list *[]string, value string) uint32 {
+func (c *segmentCache) intern(key string, list *[]string, value string) uint32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if i, ok := c.ids[key]; ok {
@@ -198,19 +185,6 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// at returns the segment and the local number of global document num;
-// hint is the segment of the previous call, since hits come in order.
-func (sc *snapColumns) at(num uint64, hint int) (int, uint64) {
-	i := hint
-	if i >= len(sc.offsets) || num < sc.offsets[i] {
-		i = 0
-	}
-	for i+1 < len(sc.offsets) && num >= sc.offsets[i+1] {
-		i++
-	}
-	return i, num - sc.offsets[i]
-}
-
 // warmColumns reads the columns of segments new since the last search, so
 // that the first search after a restart or a merge does not wait for them.
 func (ix *Index) warmColumns() error {
@@ -219,11 +193,13 @@ func (ix *Index) warmColumns() error {
 	if ix.closed {
 		return errClosed
 	}
-	snap, err := ix.snapshot()
-	if err != nil {
-		return err
+	snap, err := openSegments(ix.bi)
+	if err == nil {
+		defer snap.Close()
+		_, err = ix.cols.forSnapshot(snap)
 	}
-	defer snap.Close()
-	_, err = ix.cols.forSnapshot(snap)
+	if errors.Is(err, errNoSegments) {
+		return nil // searches take Bleve's own way: no columns
+	}
 	return err
 }

@@ -25,7 +25,7 @@ func hatenaPosts(t testing.TB) []*vplanet.Post {
 	t.Helper()
 	root := filepath.Join(corpusDir, "hatenablog", "content")
 	if _, err := os.Stat(root); err != nil {
-		t.Skipf("corpus not found at %s", root)
+		t.Skipf("shared corpus not found at %s: it adds breadth to checks that testdata covers", root)
 	}
 	var posts []*vplanet.Post
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {

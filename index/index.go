@@ -1,7 +1,7 @@
 // Package index keeps the Bleve full-text index of posts: its mapping, the
-// Japanese and English analysis, the query language, search with
-// highlighting, and the follower that keeps the index caught up with the
-// store. The index is derived data: everything in it can be rebuilt from the
+// analyzer that combines Japanese (package index/ja) and English, the query
+// language, search with highlighting, and the follower that keeps the index
+// caught up with the store. The index is derived data: everything in it can be rebuilt from the
 // store at any time.
 //
 // # Query language
@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"strconv"
 	"sync"
@@ -35,29 +36,10 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/index/scorch"
-	zapv17 "github.com/blevesearch/zapx/v17"
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"vplanet"
 )
-
-// maxSegmentPosts bounds the posts Bleve merges into one segment.
-const maxSegmentPosts = 20000
-
-// mergeWriteSize is the size of the writes that build a merged segment
-// file. Linux caches a file written in large writes as large folios, and a
-// read fault in an mmapped large folio maps all of it: with zap's default of
-// 1 MiB, a serve restarted on a freshly merged index counted nearly every
-// page of the segments its searches touched in its RSS (386-391 MiB of
-// segment pages at 100,000 posts, against 212 MiB with 64 KiB writes, for
-// the same queries). 64 KiB is the kernel's default fault-around, so the
-// segments map as they do once read back from disk. Rebuilds are no slower.
-const mergeWriteSize = 64 << 10
-
-func init() {
-	zapv17.DefaultFileMergerBufferSize = mergeWriteSize
-}
 
 // batchSize is the number of posts written to Bleve at once.
 const batchSize = 500
@@ -83,12 +65,14 @@ type Options struct {
 // concurrent use: searches go on while posts are applied and while a
 // rebuild runs.
 type Index struct {
-	dir     string
-	opts    Options
-	log     *slog.Logger
-	an      *textAnalyzer
-	gloss   *glossary
-	timeout time.Duration
+	dir   string
+	opts  Options
+	log   *slog.Logger
+	an    *textAnalyzer
+	gloss *glossary
+	// cfg is the scorch settings of the index and of its rebuilds; Bleve
+	// adds to the map it is given, so each gets a copy.
+	cfg map[string]interface{}
 
 	// writeMu serializes everything that writes: Apply, CatchUp, the swap
 	// at the end of Rebuild. CatchUp holds it from reading Seq to
@@ -98,12 +82,10 @@ type Index struct {
 	// mu guards bi against the swap; searches hold it for reading.
 	mu     sync.RWMutex
 	bi     bleve.Index
-	cols   *columnCache // of bi's segments
+	cols   *segmentCache // of bi's segments
 	closed bool
 
 	seq        atomic.Int64
-	exhaustive bool // score every hit: see plan.exhaustive
-	paths      searchPaths
 	rebuilding atomic.Bool
 	progress   atomic.Int64
 }
@@ -113,6 +95,13 @@ type Index struct {
 // store. An index held by another process gives an error wrapping
 // vplanet.ErrLocked after Options.OpenTimeout.
 func Open(dir string, opts Options) (*Index, error) {
+	return open(dir, opts, nil)
+}
+
+// open is Open with scorch settings of its own added to the index's (see
+// segmentConfig), which tests use to keep segments apart.
+func open(dir string, opts Options, extra map[string]interface{}) (*Index, error) {
+	registerAnalyzer()
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -129,7 +118,9 @@ func Open(dir string, opts Options) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix := &Index{dir: dir, opts: opts, log: log, an: an, gloss: gloss, timeout: timeout}
+	cfg := segmentConfig(timeout.String())
+	maps.Copy(cfg, extra)
+	ix := &Index{dir: dir, opts: opts, log: log, an: an, gloss: gloss, cfg: cfg}
 	if err := ix.repair(); err != nil {
 		return nil, err
 	}
@@ -137,7 +128,7 @@ func Open(dir string, opts Options) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix.bi, ix.cols = bi, newColumnCache()
+	ix.bi, ix.cols = bi, newSegmentCache()
 	ix.seq.Store(seq)
 	return ix, nil
 }
@@ -184,19 +175,8 @@ func exists(path string) bool {
 // openDir opens the index in dir, creating it (or recreating it when its
 // mapping version differs), and returns it with its recorded Seq.
 func (ix *Index) openDir(dir string) (bleve.Index, int64, error) {
-	cfg := map[string]interface{}{
-		"bolt_timeout": ix.timeout.String(),
-		// A merge reads every page of the segments it merges, and those
-		// pages count in the process's memory until the kernel needs them
-		// back; segments of at most maxSegmentPosts keep the largest merge
-		// to a fraction of the index.
-		"scorchMergePlanOptions": map[string]interface{}{"MaxSegmentSize": maxSegmentPosts},
-		// mergeWriteSize is set in this version's package.
-		"forceSegmentType":    zapv17.Type,
-		"forceSegmentVersion": int(zapv17.Version),
-	}
 	if exists(dir) {
-		bi, err := bleve.OpenUsing(dir, cfg)
+		bi, err := bleve.OpenUsing(dir, maps.Clone(ix.cfg))
 		if errors.Is(err, bleve.ErrorIndexMetaMissing) {
 			// A crash while the index was being created: start again.
 			ix.log.Warn("index: recreating an index that was never finished", "dir", dir)
@@ -230,7 +210,7 @@ func (ix *Index) openDir(dir string) (bleve.Index, int64, error) {
 			return nil, 0, fmt.Errorf("remove index %s: %w", dir, err)
 		}
 	}
-	bi, err := bleve.NewUsing(dir, newMapping(), scorch.Name, bleve.Config.DefaultKVStore, cfg)
+	bi, err := createIndex(dir, newMapping(), maps.Clone(ix.cfg))
 	if err != nil {
 		return nil, 0, openError(dir, err)
 	}
@@ -617,12 +597,12 @@ func (ix *Index) Rebuild(ctx context.Context, src ChangeSource, progress func(ap
 	if err := os.RemoveAll(newDir); err != nil {
 		return fmt.Errorf("rebuild index: %w", err)
 	}
-	nx := &Index{dir: newDir, opts: ix.opts, log: ix.log, an: ix.an, gloss: ix.gloss, timeout: ix.timeout}
+	nx := &Index{dir: newDir, opts: ix.opts, log: ix.log, an: ix.an, gloss: ix.gloss, cfg: ix.cfg}
 	bi, _, err := nx.openDir(newDir)
 	if err != nil {
 		return fmt.Errorf("rebuild index: %w", err)
 	}
-	nx.bi, nx.cols = bi, newColumnCache()
+	nx.bi, nx.cols = bi, newSegmentCache()
 	fail := func(err error) error {
 		nx.Close()
 		os.RemoveAll(newDir)
@@ -674,7 +654,7 @@ func (ix *Index) Rebuild(ctx context.Context, src ChangeSource, progress func(ap
 		ix.closed = true
 		return fmt.Errorf("rebuild index: reopen: %w", err)
 	}
-	ix.bi, ix.cols = bi, newColumnCache()
+	ix.bi, ix.cols = bi, newSegmentCache()
 	ix.seq.Store(seq)
 	if swapErr != nil {
 		return fmt.Errorf("rebuild index: swap: %w", swapErr)

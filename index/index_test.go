@@ -166,8 +166,9 @@ func TestFollow(t *testing.T) {
 	go func() { ix.Follow(ctx, src, time.Hour, poke); close(done) }()
 	src.put(post("late", "遅れて来た投稿", "本文"))
 	poke <- struct{}{}
-	deadline := time.Now().Add(10 * time.Second)
-	for ix.Seq() != 1 && time.Now().Before(deadline) {
+	// However loaded the machine, the poke is followed: wait for it
+	// (go test's -timeout stops a follower that never catches up).
+	for ix.Seq() != 1 {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
@@ -184,24 +185,41 @@ func TestOpenLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ix.Close()
-	start := time.Now()
 	_, err = Open(dir, Options{OpenTimeout: 200 * time.Millisecond})
 	if !errors.Is(err, vplanet.ErrLocked) {
 		t.Fatalf("second Open: got %v, want ErrLocked", err)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("second Open took %v", d)
+	// The holder is untouched.
+	if err := ix.Apply(context.Background(), []*vplanet.Post{post("a", "VCHA", "x")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(t, ix, Request{Query: "vcha"}); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("holder's search after a locked Open: got %v, want [a]", got)
 	}
 }
 
 func TestOpenUnfinishedIndex(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "index")
-	os.MkdirAll(dir, 0o700) // created, then a crash before the metadata
+	if err := os.MkdirAll(dir, 0o700); err != nil { // created, then a crash before the metadata
+		t.Fatal(err)
+	}
 	ix, err := Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix.Close()
+	defer ix.Close()
+	// Recreated empty, at Seq 0, and working.
+	if n, err := ix.DocCount(); err != nil || n != 0 || ix.Seq() != 0 {
+		t.Errorf("reopened unfinished index: %d posts (%v), Seq %d; want an empty index at 0", n, err, ix.Seq())
+	}
+	p := post("a", "VCHA", "x")
+	p.Seq = 1
+	if err := ix.Apply(context.Background(), []*vplanet.Post{p}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(t, ix, Request{Query: "vcha"}); !slices.Equal(got, []string{"a"}) || ix.Seq() != 1 {
+		t.Errorf("after Apply: hits %v, Seq %d; want [a], 1", got, ix.Seq())
+	}
 }
 
 func TestMappingVersionMismatch(t *testing.T) {
@@ -222,7 +240,10 @@ func TestMappingVersionMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ix.Close()
-	n, _ := ix.DocCount()
+	n, err := ix.DocCount()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if ix.Seq() != 0 || n != 0 {
 		t.Errorf("after mismatch: got seq %d, %d docs; want 0, 0", ix.Seq(), n)
 	}
@@ -247,8 +268,12 @@ func TestOpenRecoversInterruptedSwap(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				ix.Apply(context.Background(), []*vplanet.Post{{ID: "a", Seq: seq, Visible: true}})
-				ix.Close()
+				if err := ix.Apply(context.Background(), []*vplanet.Post{{ID: "a", Seq: seq, Visible: true}}); err != nil {
+					t.Fatal(err)
+				}
+				if err := ix.Close(); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if tc.live {
 				make(dir, 1)

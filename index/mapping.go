@@ -34,6 +34,7 @@ var (
 // facet, whose values are "blog:slug", "lang:ja" and "year:2017". Date
 // filters read the date column too, so no field indexes dates as terms.
 func newMapping() mapping.IndexMapping {
+	registerAnalyzer()
 	text := func() *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
 		f.Analyzer = analyzerName

@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 
-	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/searcher"
@@ -20,13 +19,14 @@ import (
 // and often have tens of thousands of candidates. Bleve checks each
 // candidate by building maps of every match location and walking them
 // recursively; phraseSearcher checks the same positions from a sorted list,
-// several times faster, and scores and highlights the same way.
+// at less cost, and scores and highlights the same way
+// (TestPhraseMatchesBleve compares the two).
 type phraseQuery struct {
 	field string
 	terms [][]string
 	// cache, when set, keeps the phrase's posts per segment (see
 	// phrasebits.go): searches that need no positions score from there.
-	cache *columnCache
+	cache *segmentCache
 }
 
 // phraseSlot is one indexed position of a phrase.
@@ -66,7 +66,7 @@ func (q *phraseQuery) Searcher(ctx context.Context, r bindex.IndexReader, m mapp
 	if len(slots) == 0 {
 		return searcher.NewMatchNoneSearcher(r)
 	}
-	snap, isSnap := r.(*scorch.IndexSnapshot)
+	snap, isSnap := readerSegments(r)
 	bits := !opts.IncludeTermVectors && q.cache != nil && isSnap
 	opts.IncludeTermVectors = !bits
 	var kids []search.Searcher
@@ -79,7 +79,7 @@ func (q *phraseQuery) Searcher(ctx context.Context, r bindex.IndexReader, m mapp
 		kids = append(kids, kid)
 	}
 	if bits {
-		s, err := q.bitsSearcher(ctx, snap, opts, slots, kids)
+		s, err := q.bitsSearcher(ctx, &snap, opts, slots, kids)
 		if err != nil {
 			closeAll(kids)
 			return nil, err

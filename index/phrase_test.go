@@ -143,7 +143,7 @@ func TestPhraseOnOtherIndexes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	q := &phraseQuery{field: "text", terms: [][]string{{"monitor"}, {"rule"}}, cache: newColumnCache()}
+	q := &phraseQuery{field: "text", terms: [][]string{{"monitor"}, {"rule"}}, cache: newSegmentCache()}
 	sr, err := bi.Search(bleve.NewSearchRequest(q))
 	if err != nil {
 		t.Fatal(err)

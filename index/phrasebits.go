@@ -8,11 +8,9 @@ import (
 	"strings"
 
 	"github.com/RoaringBitmap/roaring/v2"
-	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/searcher"
 	bindex "github.com/blevesearch/bleve_index_api"
-	segment "github.com/blevesearch/scorch_segment_api/v2"
 )
 
 // Which posts of a segment hold a phrase never changes, since segments
@@ -42,14 +40,14 @@ func phraseKey(field string, slots []phraseSlot) string {
 
 // phraseBits returns the live posts of ss whose field holds the phrase of
 // slots.
-func (c *columnCache) phraseBits(ss *scorch.SegmentSnapshot, field string, slots []phraseSlot) (*roaring.Bitmap, error) {
-	id, key := ss.Id(), phraseKey(field, slots)
+func (c *segmentCache) phraseBits(seg *segmentView, field string, slots []phraseSlot) (*roaring.Bitmap, error) {
+	id, key := seg.id, phraseKey(field, slots)
 	c.mu.Lock()
 	bm, ok := c.phrases[id][key]
 	c.mu.Unlock()
 	if !ok {
 		var err error
-		if bm, err = findPhrase(ss.Segment(), field, slots); err != nil {
+		if bm, err = findPhrase(seg, field, slots); err != nil {
 			return nil, err
 		}
 		bm.RunOptimize()
@@ -70,7 +68,7 @@ func (c *columnCache) phraseBits(ss *scorch.SegmentSnapshot, field string, slots
 		}
 		c.mu.Unlock()
 	}
-	if d := ss.Deleted(); d != nil && !d.IsEmpty() {
+	if d := seg.deleted(); d != nil && !d.IsEmpty() {
 		return roaring.AndNot(bm, d), nil
 	}
 	return bm, nil
@@ -78,15 +76,11 @@ func (c *columnCache) phraseBits(ss *scorch.SegmentSnapshot, field string, slots
 
 // findPhrase returns the posts of seg, deleted or not, whose field holds
 // the phrase: those with every slot's terms, checked by their positions.
-func findPhrase(seg segment.Segment, field string, slots []phraseSlot) (*roaring.Bitmap, error) {
-	dict, err := seg.Dictionary(field)
-	if err != nil {
-		return nil, err
-	}
+func findPhrase(seg *segmentView, field string, slots []phraseSlot) (*roaring.Bitmap, error) {
 	// Each alternative term of a slot walks its postings with positions;
 	// pos holds the positions of its posting at cur.
 	type alt struct {
-		it  segment.PostingsIterator
+		it  *termPostings
 		cur uint64
 		has bool // whether it has moved; cur is math.MaxUint64 at the end
 		pos []uint64
@@ -96,12 +90,12 @@ func findPhrase(seg segment.Segment, field string, slots []phraseSlot) (*roaring
 	for i, s := range slots {
 		var bms []*roaring.Bitmap
 		for _, t := range s.terms {
-			pl, err := dict.PostingsList([]byte(t), nil, nil)
+			bm, pos, err := seg.termPositions(field, t)
 			if err != nil {
 				return nil, err
 			}
-			bms = append(bms, postingsBits(pl))
-			alts[i] = append(alts[i], &alt{it: pl.Iterator(true, false, true, nil)})
+			bms = append(bms, bm)
+			alts[i] = append(alts[i], &alt{it: pos})
 		}
 		bm := roaring.FastOr(bms...) // a new bitmap, even of one
 		if cands == nil {
@@ -122,17 +116,11 @@ func findPhrase(seg segment.Segment, field string, slots []phraseSlot) (*roaring
 		for i, s := range slots {
 			for _, a := range alts[i] {
 				if !a.has || a.cur < doc {
-					p, err := a.it.Advance(doc)
+					cur, pos, err := a.it.advance(doc, a.pos[:0])
 					if err != nil {
 						return nil, err
 					}
-					a.has, a.cur, a.pos = true, math.MaxUint64, a.pos[:0]
-					if p != nil {
-						a.cur = p.Number()
-						for _, l := range p.Locations() {
-							a.pos = append(a.pos, l.Pos())
-						}
-					}
+					a.has, a.cur, a.pos = true, cur, pos
 				}
 				if a.cur != doc {
 					continue
@@ -194,20 +182,19 @@ type phraseBitsSearcher struct {
 
 // bitsSearcher returns the searcher of a phrase from the bitmaps the cache
 // gives for every segment of snap, with kids, the searchers of its slots.
-func (q *phraseQuery) bitsSearcher(ctx context.Context, snap *scorch.IndexSnapshot, opts search.SearcherOptions, slots []phraseSlot, kids []search.Searcher) (search.Searcher, error) {
-	s := &phraseBitsSearcher{id: bindex.NewIndexInternalID(nil, 0)}
-	var running uint64
-	for _, ss := range snap.Segments() {
-		bm, err := q.cache.phraseBits(ss, q.field, slots)
+func (q *phraseQuery) bitsSearcher(ctx context.Context, snap *segments, opts search.SearcherOptions, slots []phraseSlot, kids []search.Searcher) (search.Searcher, error) {
+	s := &phraseBitsSearcher{id: internalID(0)}
+	for i := range snap.list {
+		seg := &snap.list[i]
+		bm, err := q.cache.phraseBits(seg, q.field, slots)
 		if err != nil {
 			return nil, err
 		}
-		s.offsets = append(s.offsets, running)
+		s.offsets = append(s.offsets, seg.base)
 		s.bms = append(s.bms, bm)
 		s.count += bm.GetCardinality()
-		running += ss.Segment().Count()
 	}
-	conj, err := searcher.NewConjunctionSearcher(ctx, snap, kids, opts)
+	conj, err := searcher.NewConjunctionSearcher(ctx, snap.reader(), kids, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -148,7 +148,7 @@ type builder struct {
 	an    *textAnalyzer
 	gloss *glossary
 	loc   *time.Location
-	cache *columnCache // for phrases; may be nil
+	cache *segmentCache // for phrases; may be nil
 	terms int
 	// after and before bound the posts' dates, [after, before), when not
 	// zero: build leaves them to the search, which filters by its date

@@ -29,7 +29,7 @@ func rankPosts() []*vplanet.Post {
 	return posts
 }
 
-// TestRanking checks issue 3's relevance rule: a title hit outranks a body
+// TestRanking checks the relevance rule: a title hit outranks a body
 // hit, however many spellings of a glossary term the body uses, and among
 // equal scores newer comes first, across pages too.
 func TestRanking(t *testing.T) {

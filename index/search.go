@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"time"
@@ -57,27 +58,7 @@ const maxOffset = 10000
 // wrapping vplanet.ErrBadQuery that says why.
 func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	start := time.Now()
-	switch {
-	case r.Limit < 0:
-		return nil, fmt.Errorf("limit must not be negative: %w", vplanet.ErrBadQuery)
-	case r.Limit == 0:
-		r.Limit = 10
-	case r.Limit > 100:
-		r.Limit = 100
-	}
-	if r.Offset < 0 || r.Offset > maxOffset {
-		return nil, fmt.Errorf("offset must be between 0 and %d: %w", maxOffset, vplanet.ErrBadQuery)
-	}
-	switch r.Sort {
-	case "", "relevance", "date":
-	default:
-		return nil, fmt.Errorf("sort must be relevance or date, not %q: %w", r.Sort, vplanet.ErrBadQuery)
-	}
-	loc := r.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	p, err := parseQuery(r.Query)
+	r, err := checkRequest(r)
 	if err != nil {
 		return nil, err
 	}
@@ -86,11 +67,7 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	if ix.closed {
 		return nil, errClosed
 	}
-	b := &builder{an: ix.an, gloss: ix.gloss, loc: loc}
-	if !ix.exhaustive {
-		b.cache = ix.cols
-	}
-	q, err := b.build(p)
+	pl, err := ix.plan(r)
 	if err != nil {
 		return nil, err
 	}
@@ -98,20 +75,9 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	if r.Facets {
 		res.Facets = map[string][]FacetCount{"blog": {}, "lang": {}, "year": {}}
 	}
-	if q == nil {
+	if pl.q == nil {
 		res.Took = time.Since(start)
 		return res, nil
-	}
-	pl := plan{q: q, offset: r.Offset, k: r.Offset + r.Limit, byDate: r.Sort == "date", facets: r.Facets,
-		titles: b.titles, bound: b.bound, exhaustive: ix.exhaustive}
-	if !b.after.IsZero() || !b.before.IsZero() {
-		pl.dated, pl.from, pl.to = true, math.MinInt64, math.MaxInt64
-		if !b.after.IsZero() {
-			pl.from = unixNano(b.after)
-		}
-		if !b.before.IsZero() {
-			pl.to = unixNano(b.before)
-		}
 	}
 	c, err := ix.collect(ctx, pl)
 	if err != nil {
@@ -123,7 +89,60 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	res.Total = c.total
 	res.Hits = c.hits
 	res.Took = time.Since(start)
+	if ix.log.Enabled(ctx, slog.LevelDebug) { // spares the arguments' allocations
+		ix.log.Debug("index: search", "query", r.Query, "way", c.way, "total", c.total, "took", res.Took)
+	}
 	return res, nil
+}
+
+// checkRequest checks r's limits and fills in its defaults.
+func checkRequest(r Request) (Request, error) {
+	switch {
+	case r.Limit < 0:
+		return r, fmt.Errorf("limit must not be negative: %w", vplanet.ErrBadQuery)
+	case r.Limit == 0:
+		r.Limit = 10
+	case r.Limit > 100:
+		r.Limit = 100
+	}
+	if r.Offset < 0 || r.Offset > maxOffset {
+		return r, fmt.Errorf("offset must be between 0 and %d: %w", maxOffset, vplanet.ErrBadQuery)
+	}
+	switch r.Sort {
+	case "", "relevance", "date":
+	default:
+		return r, fmt.Errorf("sort must be relevance or date, not %q: %w", r.Sort, vplanet.ErrBadQuery)
+	}
+	if r.Location == nil {
+		r.Location = time.UTC
+	}
+	return r, nil
+}
+
+// plan parses and builds the query of a checked request; a nil pl.q means
+// that it can match nothing. The caller holds ix.mu.
+func (ix *Index) plan(r Request) (plan, error) {
+	p, err := parseQuery(r.Query)
+	if err != nil {
+		return plan{}, err
+	}
+	b := &builder{an: ix.an, gloss: ix.gloss, loc: r.Location, cache: ix.cols}
+	q, err := b.build(p)
+	if err != nil || q == nil {
+		return plan{}, err
+	}
+	pl := plan{q: q, offset: r.Offset, k: r.Offset + r.Limit, byDate: r.Sort == "date", facets: r.Facets,
+		titles: b.titles, bound: b.bound}
+	if !b.after.IsZero() || !b.before.IsZero() {
+		pl.dated, pl.from, pl.to = true, math.MinInt64, math.MaxInt64
+		if !b.after.IsZero() {
+			pl.from = unixNano(b.after)
+		}
+		if !b.before.IsZero() {
+			pl.to = unixNano(b.before)
+		}
+	}
+	return pl, nil
 }
 
 // spans collects the match locations of title and text.

@@ -13,7 +13,7 @@ import (
 	"vplanet"
 )
 
-// The cases of issue 3: each query against a small set of posts, with the
+// The cases of the design notes: each query against a small set of posts, with the
 // posts that must be found and those that must not.
 func TestSearchQuality(t *testing.T) {
 	ix := openTest(t,
@@ -154,7 +154,7 @@ func TestBadQuery(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		r    Request
-		bad  bool // wants ErrBadQuery; otherwise a bounded answer
+		bad  bool // wants ErrBadQuery; otherwise an answer
 	}{
 		{"empty", Request{Query: ""}, true},
 		{"invalid utf-8", Request{Query: "vcha \xff\xfe"}, true},
@@ -174,10 +174,9 @@ func TestBadQuery(t *testing.T) {
 		{"control characters", Request{Query: "vcha\x00\x1b[31m"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			start := time.Now()
-			_, err := ix.Search(context.Background(), tc.r)
-			if d := time.Since(start); d > 2*time.Second {
-				t.Errorf("took %v", d)
+			res, err := ix.Search(context.Background(), tc.r)
+			if err == nil && (res.Total > 1 || len(res.Hits) != int(res.Total)) {
+				t.Errorf("%d hits of a total of %d, in an index of one post", len(res.Hits), res.Total)
 			}
 			if tc.bad && !errors.Is(err, vplanet.ErrBadQuery) {
 				t.Errorf("got %v, want ErrBadQuery", err)
@@ -196,8 +195,8 @@ func TestSearchCancelled(t *testing.T) {
 	ix := openTest(t, post("a", "VCHA", "x"))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := ix.Search(ctx, Request{Query: "vcha"}); err == nil {
-		t.Error("got no error from a cancelled search")
+	if _, err := ix.Search(ctx, Request{Query: "vcha"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled search: got %v, want context.Canceled", err)
 	}
 }
 
@@ -246,17 +245,22 @@ func FuzzParseQuery(f *testing.F) {
 
 func TestGlossaryFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "glossary.txt")
-	os.WriteFile(path, []byte("# ours\nVCHA | 可用性構成\nWCP | Workload Control Plane\n"), 0o600)
+	if err := os.WriteFile(path, []byte("# ours\nVCHA | 可用性構成\nWCP | Workload Control Plane\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	ix, err := Open(filepath.Join(t.TempDir(), "index"), Options{GlossaryFile: path})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ix.Close()
-	ix.Apply(context.Background(), []*vplanet.Post{
+	err = ix.Apply(context.Background(), []*vplanet.Post{
 		{ID: "ja", Title: "可用性構成の手順", Seq: 1, Visible: true},
 		{ID: "long", Title: "vCenter High Availability", Seq: 2, Visible: true},
 		{ID: "wcp", Title: "Workload Control Plane explained", Seq: 3, Visible: true},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		q    string
 		want []string
@@ -271,7 +275,9 @@ func TestGlossaryFile(t *testing.T) {
 		}
 	}
 
-	os.WriteFile(path, []byte("lonely\n"), 0o600)
+	if err := os.WriteFile(path, []byte("lonely\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Open(filepath.Join(t.TempDir(), "index2"), Options{GlossaryFile: path}); err == nil || !strings.Contains(err.Error(), ":1:") {
 		t.Errorf("bad glossary: got %v, want an error naming line 1", err)
 	}

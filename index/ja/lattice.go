@@ -1,4 +1,32 @@
-package index
+// The lattice build and the forward pass below restructure those of kagome
+// (github.com/ikawaha/kagome/v2, tokenizer/lattice, v2.10.3): its node
+// classes, its constants, search mode's penalties, the unknown-word
+// grouping and the order in which predecessors are tried; the walk of the
+// dictionary's double array follows kagome-dict's CommonPrefixSearch
+// (github.com/ikawaha/kagome-dict, dict/trie, v1.1.7). Both are
+// distributed under the MIT License:
+//
+// Copyright (c) 2020 ikawaha (kagome); Copyright (c) 2021 ikawaha (kagome-dict)
+//
+// Permission is hereby granted, free of charge, to any person obtaining a copy
+// of this software and associated documentation files (the "Software"), to deal
+// in the Software without restriction, including without limitation the rights
+// to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+// copies of the Software, and to permit persons to whom the Software is
+// furnished to do so, subject to the following conditions:
+//
+// The above copyright notice and this permission notice shall be included in all
+// copies or substantial portions of the Software.
+//
+// THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+// IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+// FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+// AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+// LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+// OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+// SOFTWARE.
+
+package ja
 
 import (
 	"fmt"
@@ -7,11 +35,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/ikawaha/kagome-dict/dict"
+	"github.com/ikawaha/kagome-dict/ipa"
 )
 
-// A morphology splits a run of Japanese into morphemes with kagome's IPA
+// A Morphology splits a run of Japanese into morphemes with kagome's IPA
 // dictionary, exactly as kagome's tokenizer does in search mode, in less
-// than half its time (BenchmarkSegment: 5.3–5.9 MB/s against 2.0–2.7).
+// time (BenchmarkSegment compares the two).
 //
 // kagome builds a lattice of every dictionary word and unknown-word
 // candidate that starts at each character, then runs Viterbi over it: a
@@ -21,14 +50,14 @@ import (
 // a sync.Pool, links the lattice with pointers, works each predecessor's
 // penalty out again for every node that follows it and looks up each
 // dictionary match's duplicates in a map: much of its time (the pool alone
-// was about 9 % of a rebuild's CPU), none of which changes the answer. A
-// morphology keeps the same lattice in one reused slice, computes a node's
+// was a large part of a rebuild's CPU profile), none of which changes the
+// answer. A Morphology keeps the same lattice in one reused slice, computes a node's
 // cost as soon as the node is made (its predecessors, which all end where
 // it starts, are final by then), a node's penalty once, and the duplicates
 // in a slice; predecessors are tried in kagome's order and the first
 // cheapest wins, so ties fall as kagome's do. TestMorphologyMatchesKagome
-// and FuzzAnalyze check the two against each other, token for token.
-type morphology struct {
+// and FuzzSegment check the two against each other, token for token.
+type Morphology struct {
 	d *dict.Dict
 	// dup[id] is how many entries after id share its spelling.
 	dup []uint8
@@ -45,12 +74,12 @@ type morphology struct {
 	scratch sync.Pool
 }
 
-// A morpheme is one word of a run of Japanese.
-type morpheme struct {
-	offset  int    // in bytes, in the run
-	surface string // the run's bytes
-	skip    bool   // a particle, auxiliary verb, symbol and the like
-	base    string // the base form of an inflected word, else ""
+// A Morpheme is one word of a run of Japanese.
+type Morpheme struct {
+	Offset  int    // in bytes, in the run
+	Surface string // the run's bytes
+	Skip    bool   // a particle, auxiliary verb, symbol and the like: not indexed
+	Base    string // the base form of an inflected word (a verb, an adjective), else ""
 }
 
 // The node classes, as kagome numbers them.
@@ -93,10 +122,26 @@ type lattice struct {
 	path       []int32
 }
 
-// newMorphology makes a morphology of d, whose contents it does not read:
+// New loads kagome's IPA dictionary without the words' contents, which
+// it does not need (base forms come from baseforms.txt), and returns its
+// Morphology. Loading takes a noticeable part of a second and tens of
+// MiB: a process needs one, which is safe for concurrent use.
+func New() (*Morphology, error) {
+	forms, err := parseBaseForms(builtinBaseForms)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMorphology(ipa.DictShrink(), forms)
+	if err != nil {
+		return nil, fmt.Errorf("ja: load dictionary: %w", err)
+	}
+	return m, nil
+}
+
+// newMorphology makes a Morphology of d, whose contents it does not read:
 // base forms come from forms.
-func newMorphology(d *dict.Dict, forms *baseForms) (*morphology, error) {
-	m := &morphology{
+func newMorphology(d *dict.Dict, forms *baseForms) (*Morphology, error) {
+	m := &Morphology{
 		d:         d,
 		forms:     forms,
 		dup:       make([]uint8, len(d.Morphs)),
@@ -107,7 +152,7 @@ func newMorphology(d *dict.Dict, forms *baseForms) (*morphology, error) {
 	}
 	for id, n := range d.Index.Dup {
 		if id < 0 || int(id) >= len(m.dup) || n < 0 || n > 255 {
-			return nil, fmt.Errorf("japanese dictionary: entry %d has %d duplicates", id, n)
+			return nil, fmt.Errorf("ja: dictionary entry %d has %d duplicates", id, n)
 		}
 		m.dup[id] = uint8(n)
 	}
@@ -142,8 +187,8 @@ func skippedPOS(name string) bool {
 // indexed by base form: verbs and adjectives.
 func inflectedPOS(name string) bool { return name == "動詞" || name == "形容詞" }
 
-// segment appends the morphemes of run to out, in order.
-func (m *morphology) segment(run string, out []morpheme) []morpheme {
+// Segment appends the morphemes of run to out, in order.
+func (m *Morphology) Segment(run string, out []Morpheme) []Morpheme {
 	if run == "" {
 		return out
 	}
@@ -163,7 +208,7 @@ func (m *morphology) segment(run string, out []morpheme) []morpheme {
 }
 
 // build makes the lattice of run, costs included, and returns its end node.
-func (m *morphology) build(la *lattice, run string) int32 {
+func (m *Morphology) build(la *lattice, run string) int32 {
 	chars := utf8.RuneCountInString(run)
 	la.nodes = la.nodes[:0]
 	la.head = fill(la.head, chars+2)
@@ -256,7 +301,7 @@ func fill(s []int32, n int) []int32 {
 // add makes the node for the bytes [start, end) of the run, which lies
 // between the character boundaries from and to, finds its cheapest
 // predecessor among the nodes that end at from, and returns it.
-func (m *morphology) add(la *lattice, from, to int, penalty, id int32, class uint8, mo dict.Morph, start, end int) int32 {
+func (m *Morphology) add(la *lattice, from, to int, penalty, id int32, class uint8, mo dict.Morph, start, end int) int32 {
 	n := node{cost: maximumCost, prev: -1, next: -1, penalty: penalty, id: id, class: class,
 		left: mo.LeftID, right: mo.RightID, start: int32(start), end: int32(end)}
 	conn := m.d.Connection
@@ -310,21 +355,21 @@ func kanjiOnly(s string) bool {
 // morpheme describes the node n of run, with what the analyzer needs of
 // its features: the first is its part of speech, and inflected words have
 // a base form.
-func (m *morphology) morpheme(run string, n *node) morpheme {
-	mo := morpheme{offset: int(n.start), surface: run[n.start:n.end]}
+func (m *Morphology) morpheme(run string, n *node) Morpheme {
+	mo := Morpheme{Offset: int(n.start), Surface: run[n.start:n.end]}
 	switch n.class {
 	case classKnown:
 		if pos := m.d.POSTable.POSs[n.id]; len(pos) > 0 && int(pos[0]) < len(m.skip) {
-			mo.skip = m.skip[pos[0]]
+			mo.Skip = m.skip[pos[0]]
 			if m.inflected[pos[0]] {
-				mo.base = m.forms.of(n.id, n.left, mo.surface)
+				mo.Base = m.forms.of(n.id, n.left, mo.Surface)
 			}
 		}
 	case classUnknown:
 		if f := m.d.UnkDict.Contents[n.id]; len(f) > 0 {
-			mo.skip = skippedPOS(f[0])
+			mo.Skip = skippedPOS(f[0])
 			if inflectedPOS(f[0]) && m.unkBase >= 0 && m.unkBase < len(f) {
-				mo.base = f[m.unkBase]
+				mo.Base = f[m.unkBase]
 			}
 		}
 	}

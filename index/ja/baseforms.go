@@ -1,4 +1,4 @@
-package index
+package ja
 
 import (
 	"bufio"
@@ -12,8 +12,8 @@ import (
 
 // The analyzer indexes a verb or an adjective by its base form (行っ as
 // 行く). kagome's IPA dictionary keeps the base form among each word's
-// contents, with its readings: 60 MiB of memory and 0.3 s of loading, of
-// which the analyzer needed nothing else. The dictionary is therefore
+// contents, with its readings: most of the dictionary's memory and loading
+// time, of which the analyzer needed nothing else. The dictionary is therefore
 // loaded without its contents, and base forms come from baseforms.txt:
 // a word's base form is its spelling less a few characters plus an ending,
 // and which ones depends only on its left context ID, which stands for its

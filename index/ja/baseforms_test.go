@@ -1,4 +1,4 @@
-package index
+package ja
 
 import (
 	"bytes"
@@ -31,7 +31,7 @@ func TestBaseForms(t *testing.T) {
 			t.Fatal(err)
 		}
 	} else if !bytes.Equal(builtinBaseForms, want) {
-		t.Errorf("baseforms.txt differs from what the dictionary gives; run go test ./index -run TestBaseForms -update")
+		t.Errorf("baseforms.txt differs from what the dictionary gives; run go test ./index/ja -run TestBaseForms -update")
 	}
 	forms, err := parseBaseForms(want)
 	if err != nil {
@@ -197,7 +197,7 @@ func renderBaseForms(f *baseForms) []byte {
 	var b bytes.Buffer
 	b.WriteString("# Base forms of the verbs and adjectives of kagome's IPA dictionary, for the\n")
 	b.WriteString("# dictionary without its contents (see baseforms.go). Written by\n")
-	b.WriteString("# go test ./index -run TestBaseForms -update; do not edit.\n")
+	b.WriteString("# go test ./index/ja -run TestBaseForms -update; do not edit.\n")
 	b.WriteString("#\n# left context ID, last character, characters to cut, ending to add\n")
 	keys := slices.SortedFunc(maps.Keys(f.rules), func(a, b baseKey) int {
 		return cmp.Or(cmp.Compare(a.left, b.left), cmp.Compare(a.last, b.last))
