@@ -36,6 +36,18 @@ type Store interface {
 	SaveFetch(ctx context.Context, feed *vplanet.Feed, posts []*vplanet.Post) (created, updated int, err error)
 }
 
+// Claimer is a store that hands out due feeds a few at a time, so that
+// crawls running at once in several processes share them and fetch each
+// once; *store.DB is one. A crawl claims as it goes when its store is one.
+type Claimer interface {
+	ClaimFeeds(ctx context.Context, start time.Time, all bool, n int) ([]*vplanet.Feed, error)
+}
+
+// claimBatch is how many feeds a crawl claims at a time: few enough that
+// crawls running at once share the work, and a round trip to the store per
+// eight fetches costs nothing beside them.
+const claimBatch = 8
+
 // Options configure a Crawler. The zero value of each field means its
 // default.
 type Options struct {
@@ -162,13 +174,15 @@ func (c *Crawler) Run(ctx context.Context, o RunOptions) (Summary, error) {
 		return Summary{}, fmt.Errorf("crawl: find feeds: %w", err)
 	}
 	feeds = interleaveHosts(notGone(feeds))
+	claimer, claims := c.store.(Claimer)
 
 	rs := &runState{robots: newRobotsCache()}
 	var (
 		mu       sync.Mutex
-		sum      = Summary{Feeds: len(feeds)}
-		storeErr error                 // the first write the store refused
-		broken   = make(chan struct{}) // closed with storeErr: stop dispatching
+		sum      = Summary{Feeds: len(feeds)} // with claims, those claimed
+		total    = len(feeds)                 // for Progress; with claims, those due at the start
+		storeErr error                        // the first write the store refused
+		broken   = make(chan struct{})        // closed with storeErr: stop dispatching
 		jobs     = make(chan *vplanet.Feed)
 		wg       sync.WaitGroup
 	)
@@ -198,21 +212,47 @@ func (c *Crawler) Run(ctx context.Context, o RunOptions) (Summary, error) {
 				sum.Updated += updated
 				done := sum.OK + sum.NotModified + sum.Failed
 				if o.Progress != nil {
-					o.Progress(done, len(feeds))
+					o.Progress(done, max(total, done))
 				}
 				mu.Unlock()
 			}
 		})
 	}
+	if claims {
+		// The feeds found due are only a count: the claims decide which
+		// of them this process fetches.
+		feeds, sum.Feeds = nil, 0
+	}
 dispatch:
-	for _, f := range feeds {
-		select {
-		case jobs <- f:
-		case <-ctx.Done():
-			break dispatch
-		case <-broken:
-			break dispatch
+	for len(feeds) > 0 || (claims && total > 0) {
+		if claims {
+			batch, err := claimer.ClaimFeeds(ctx, start.UTC(), o.All, claimBatch)
+			if err != nil {
+				mu.Lock()
+				if storeErr == nil && ctx.Err() == nil {
+					storeErr = fmt.Errorf("claim feeds: %w", err)
+				}
+				mu.Unlock()
+				break
+			}
+			if len(batch) == 0 {
+				break
+			}
+			mu.Lock()
+			sum.Feeds += len(batch)
+			mu.Unlock()
+			feeds = interleaveHosts(batch)
 		}
+		for _, f := range feeds {
+			select {
+			case jobs <- f:
+			case <-ctx.Done():
+				break dispatch
+			case <-broken:
+				break dispatch
+			}
+		}
+		feeds = nil
 	}
 	close(jobs)
 	wg.Wait()

@@ -19,6 +19,7 @@ type health struct {
 	Lag        int64  `json:"lag"`
 	Posts      int    `json:"posts"`
 	Progress   *int   `json:"progress,omitempty"` // posts applied so far by a rebuild
+	Schema     int    `json:"schema,omitempty"`   // the store's schema version
 	Error      string `json:"error,omitempty"`
 }
 
@@ -37,10 +38,11 @@ func (s *server) handleHealthz() http.Handler {
 		if err != nil {
 			// The answer is the 503 itself; the details go to the log.
 			s.log.Error("healthz: read store", "err", err)
-			h.Status, h.Error = "error", "the store cannot be read"
+			h.Status, h.Error = "error", "the store is unreachable"
 			writeJSON(w, r, http.StatusServiceUnavailable, h)
 			return
 		}
+		h.Schema, _ = s.st.SchemaVersion(ctx)
 		h.Lag = max(h.Seq-h.IndexedSeq, 0)
 		status := http.StatusOK
 		// reindexing covers the moment between accepting POST /api/reindex

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"vplanet/crawler"
 	"vplanet/index"
@@ -33,6 +34,11 @@ type config struct {
 	logJSON  bool
 	memLimit int    // MiB; see setMemoryLimit
 	glossary string // an operator's glossary, beside the built-in one
+
+	// database is --database: a postgres:// URL puts the store there,
+	// and --data then holds only the index and the server record.
+	database string
+	lease    time.Duration // --claim-lease: how long a crawl holds a feed
 }
 
 // newFlagSet returns a flag set for command name with the shared flags.
@@ -69,6 +75,16 @@ func parseFlags(fs *flag.FlagSet, env *cmdEnv, args []string) error {
 		return usagef("%v", err)
 	}
 	return nil
+}
+
+// addDatabase adds --database to a command that opens the store.
+func (cfg *config) addDatabase(fs *flag.FlagSet) {
+	fs.StringVar(&cfg.database, "database", "", "PostgreSQL `URL` of the store (postgres://user:password@host/db); without it the store is SQLite under --data")
+}
+
+// addLease adds --claim-lease to a command that crawls.
+func (cfg *config) addLease(fs *flag.FlagSet) {
+	fs.DurationVar(&cfg.lease, "claim-lease", store.DefaultLease, "how long a crawl holds the feeds it claims: a crawl killed while holding feeds delays them by at most this")
 }
 
 // addMemoryLimit adds --memory-limit to a command that holds much in
@@ -110,13 +126,25 @@ func (cfg *config) openIndex(log *slog.Logger, inFlight int) (*index.Index, erro
 	return index.Open(cfg.indexPath(), index.Options{Logger: log, GlossaryFile: cfg.glossary, InFlight: inFlight})
 }
 
-// openStore opens the store in the data directory, saying where it looked
-// when it cannot.
+// openStore opens the store: in PostgreSQL with --database, else in the
+// data directory; the error names the database or the file.
 func (cfg *config) openStore(ctx context.Context) (*store.DB, error) {
 	if err := os.MkdirAll(cfg.data, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	return store.Open(ctx, cfg.storePath())
+	dsn := cfg.storePath()
+	if cfg.database != "" {
+		if !store.IsPostgres(cfg.database) {
+			return nil, usagef("--database: want a postgres:// URL, such as postgres://vplanet:password@db.example/vplanet (without --database the store is SQLite under --data)")
+		}
+		dsn = cfg.database
+	}
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetLease(cfg.lease)
+	return db, nil
 }
 
 // syncFeeds reads the feed list and makes the store's feeds match it.
