@@ -58,6 +58,10 @@ type DB struct {
 	// lease is how long a crawl holds the feeds it claims.
 	lease time.Duration
 
+	// mirror is a replica's local copy of the posts, read when PostgreSQL
+	// cannot be reached (see OpenMirror); nil on SQLite.
+	mirror *DB
+
 	// writing holds the turn of this process's write transactions. SQLite
 	// lets one writer in at a time anyway, but writers waiting in its busy
 	// handler poll instead of queueing: with the crawler's many workers
@@ -136,6 +140,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 
 // Close closes the store.
 func (db *DB) Close() error {
+	if db.mirror != nil {
+		db.mirror.Close()
+	}
 	db.stmtMu.Lock()
 	for _, st := range db.stmts {
 		st.Close()
@@ -542,6 +549,13 @@ type querier interface {
 // filled.
 func (db *DB) FindFeeds(ctx context.Context, f vplanet.FeedFilter) ([]*vplanet.Feed, error) {
 	feeds, err := findFeeds(ctx, db.reader(), f)
+	if f.DueBy.IsZero() && db.fallback(ctx, err) {
+		// The lists that pages show; what is due is for crawls, which
+		// need the store itself.
+		if copied, merr := db.mirror.FindFeeds(ctx, f); merr == nil {
+			return copied, nil
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: find feeds: %w", err)
 	}
@@ -808,6 +822,10 @@ func scanPosts(rows *sql.Rows) ([]*vplanet.Post, error) {
 
 // FindPosts returns the posts with these IDs, visible or not, in the order of
 // ids; unknown IDs are skipped.
+//
+// When PostgreSQL cannot be reached, FindPosts, FindPostsWithoutContent,
+// RecentPosts, FindFeeds and CountPosts answer from the local copy, if
+// there is one (see OpenMirror), with every Content empty.
 func (db *DB) FindPosts(ctx context.Context, ids []string) ([]*vplanet.Post, error) {
 	return db.findPosts(ctx, ids, postColumns)
 }
@@ -824,6 +842,16 @@ func (db *DB) FindPostsWithoutContent(ctx context.Context, ids []string) ([]*vpl
 const maxFindIDs = 100
 
 func (db *DB) findPosts(ctx context.Context, ids []string, columns string) ([]*vplanet.Post, error) {
+	posts, err := db.findPostsHere(ctx, ids, columns)
+	if db.fallback(ctx, err) {
+		if copied, merr := db.mirror.findPosts(ctx, ids, noContentColumns); merr == nil {
+			return copied, nil
+		}
+	}
+	return posts, err
+}
+
+func (db *DB) findPostsHere(ctx context.Context, ids []string, columns string) ([]*vplanet.Post, error) {
 	var posts []*vplanet.Post
 	for part := range slices.Chunk(ids, maxFindIDs) {
 		args := make([]any, len(part))
@@ -875,6 +903,11 @@ func (db *DB) RecentPosts(ctx context.Context, f vplanet.PostFilter) ([]*vplanet
 	query += ` ORDER BY p.published DESC, p.id LIMIT ?`
 	args = append(args, limit)
 	rows, err := db.query(ctx, query, args...)
+	if db.fallback(ctx, err) {
+		if copied, merr := db.mirror.RecentPosts(ctx, f); merr == nil {
+			return copied, nil
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: recent posts: %w", err)
 	}
@@ -898,6 +931,9 @@ func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]*vplanet.P
 	if err != nil {
 		return nil, fmt.Errorf("store: changes after %d: %w", after, err)
 	}
+	if err := db.copyChanges(ctx, posts); err != nil {
+		return nil, fmt.Errorf("store: changes after %d: %w", after, err)
+	}
 	return posts, nil
 }
 
@@ -915,6 +951,11 @@ func (db *DB) MaxSeq(ctx context.Context) (int64, error) {
 // once per sequence number, whichever process made the change.
 func (db *DB) CountPosts(ctx context.Context) (int, error) {
 	seq, err := db.MaxSeq(ctx)
+	if db.fallback(ctx, err) {
+		if n, merr := db.mirror.CountPosts(ctx); merr == nil {
+			return n, nil
+		}
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -119,6 +119,7 @@ func (cfg *config) storePath() string  { return filepath.Join(cfg.data, "vplanet
 func (cfg *config) indexPath() string  { return filepath.Join(cfg.data, "index") }
 func (cfg *config) lockPath() string   { return filepath.Join(cfg.data, "crawl.lock") }
 func (cfg *config) serverPath() string { return filepath.Join(cfg.data, "server.json") }
+func (cfg *config) mirrorPath() string { return filepath.Join(cfg.data, "posts.db") }
 
 // openIndex opens the index in the data directory with the glossary,
 // applying inFlight batches at once (see index.Options).

@@ -356,9 +356,11 @@ func TestPostgresEmptyReplica(t *testing.T) {
 	t.Logf("healthz answered 503 %d times while the replica built its index", sawBuilding)
 }
 
-// TestPostgresGoesAway stops PostgreSQL under a running serve: /healthz and
-// /metrics say the store is unreachable, a crawl fails with a message that
-// names the database, and all recovers when PostgreSQL is back.
+// TestPostgresGoesAway stops PostgreSQL under a running serve: searches
+// and pages go on answering from the replica's index and local copy,
+// /healthz and /metrics say the store is unreachable, a crawl fails with a
+// message that names the database, and all recovers when PostgreSQL is
+// back.
 func TestPostgresGoesAway(t *testing.T) {
 	pg := pgtest.Start(t)
 	db := pg.NewDatabase(t)
@@ -372,8 +374,18 @@ func TestPostgresGoesAway(t *testing.T) {
 	var h struct {
 		Status, Error string
 	}
-	if code := get(t, base+"/healthz", &h); code != http.StatusServiceUnavailable || !strings.Contains(h.Error, "unreachable") {
-		t.Errorf("healthz with the database down: %d %+v, want 503 saying unreachable", code, h)
+	// Still ready: searches answer from the index and the local copy.
+	if code := get(t, base+"/healthz", &h); code != http.StatusOK || h.Status != "store unreachable" || !strings.Contains(h.Error, "unreachable") {
+		t.Errorf("healthz with the database down: %d %+v, want 200 saying the store is unreachable", code, h)
+	}
+	res := search(t, base, "zebracorn")
+	if res.Total != 15 || len(res.Hits) != 10 || res.Hits[0].Title == "" || res.Hits[0].Snippet == "" {
+		t.Errorf("search with the database down: %d hits, first %+v; want 15 with titles and snippets", res.Total, res.Hits)
+	}
+	for _, page := range []string{"/", "/search?q=zebracorn"} {
+		if code := get(t, base+page, nil); code != http.StatusOK {
+			t.Errorf("GET %s with the database down: %d, want 200", page, code)
+		}
 	}
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {

@@ -72,6 +72,11 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	defer db.Close()
+	// A replica keeps a copy of the posts beside its index, to answer
+	// searches while PostgreSQL is away.
+	if err := db.OpenMirror(ctx, cfg.mirrorPath()); err != nil {
+		return err
+	}
 	if err := cfg.syncFeeds(ctx, db, log); err != nil {
 		return err
 	}
@@ -221,8 +226,16 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 // serve after a crawl. Built as a rebuild, beside the live index, /healthz
 // answers 503 with the progress until it is done, so a load balancer sends
 // no searches to a replica that would find nothing.
+//
+// A replica on PostgreSQL also rebuilds when its local copy of the posts is
+// behind its index (the copy was deleted), since a rebuild refills it.
 func buildIndex(ctx context.Context, db *store.DB, ix *index.Index, log *slog.Logger) {
-	if ix.Seq() != 0 {
+	behind := false
+	if db.HasMirror() {
+		seq, err := db.MirrorSeq(ctx)
+		behind = err == nil && seq < ix.Seq()
+	}
+	if ix.Seq() != 0 && !behind {
 		return
 	}
 	seq, err := db.MaxSeq(ctx)
