@@ -45,7 +45,7 @@ type config struct {
 func newFlagSet(env *cmdEnv, name string, cfg *config) *flag.FlagSet {
 	fs := flag.NewFlagSet("vplanet "+name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	fs.StringVar(&cfg.data, "data", "./data", "data `directory`: the store, the index and the crawl lock")
+	fs.StringVar(&cfg.data, "data", "./data", "data `directory`: the store (SQLite), the index, the crawl lock and the server record; with --database, only this host's index, its copy of the posts and its server record")
 	fs.StringVar(&cfg.feeds, "feeds", "./feeds.txt", "the feed list `file`")
 	fs.StringVar(&cfg.glossary, "glossary", "", "a `file` of more acronyms and their long forms for search (\"VCHA | vCenter HA\" a line), added to the built-in glossary")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
