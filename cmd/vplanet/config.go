@@ -54,11 +54,16 @@ func newFlagSet(env *cmdEnv, name string, cfg *config) *flag.FlagSet {
 }
 
 // parseFlags sets each flag from its VPLANET_ variable (--base-url from
-// VPLANET_BASE_URL), then from the command line, which wins.
+// VPLANET_BASE_URL; --database from VPLANET_DATABASE_URL), then from the
+// command line, which wins.
 func parseFlags(fs *flag.FlagSet, env *cmdEnv, args []string) error {
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "VPLANET_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if f.Name == "database" {
+			// The name operators know from other programs on PostgreSQL.
+			name = "VPLANET_DATABASE_URL"
+		}
 		if v := env.getenv(name); v != "" && err == nil {
 			if e := f.Value.Set(v); e != nil {
 				err = usagef("%s=%q: %v", name, v, e)

@@ -468,4 +468,17 @@ func TestBadDatabase(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("from VPLANET_DATABASE_URL", func(t *testing.T) {
+		c := exec.Command(binary, "feeds", "--data", t.TempDir(), "--feeds", feeds)
+		c.Env = append(os.Environ(), "VPLANET_DATABASE_URL="+good)
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("feeds with VPLANET_DATABASE_URL: %v\n%s", err, out)
+		}
+		db := openDB(t, good)
+		if v, err := db.SchemaVersion(context.Background()); err != nil || v != store.SchemaVersion() {
+			t.Errorf("the database named by VPLANET_DATABASE_URL has schema %d, %v; want %d", v, err, store.SchemaVersion())
+		}
+	})
 }
