@@ -55,6 +55,12 @@ type blogs struct {
 
 func newBlogs(t testing.TB) *blogs {
 	ja, en := readSeeds(t)
+	return serveBlogs(t, ja, en)
+}
+
+// serveBlogs serves ja as a Hatena-like RSS feed at /ja/feed and en as an
+// Atom feed at /en/atom.xml.
+func serveBlogs(t testing.TB, ja, en []seedPost) *blogs {
 	b := &blogs{ja: ja, en: en}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ja/feed", func(w http.ResponseWriter, r *http.Request) {
