@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"vplanet"
+	"vplanet/internal/pgtest"
 	"vplanet/store"
 )
 
@@ -196,5 +197,40 @@ func TestFilePrivate(t *testing.T) {
 		if mode := fi.Mode().Perm(); mode != 0o600 {
 			t.Errorf("%s: mode %o, want 600", filepath.Base(p), mode)
 		}
+	}
+}
+
+// BenchmarkSaveFetch stores a fetch of ten new posts, as a crawl does for
+// each feed that changed, on each backend: the write every crawl worker
+// takes its turn for.
+func BenchmarkSaveFetch(b *testing.B) {
+	for _, be := range []struct {
+		name string
+		dsn  func(b *testing.B) string
+	}{
+		{"sqlite", func(b *testing.B) string { return b.TempDir() + "/vplanet.db" }},
+		{"postgres", func(b *testing.B) string { return pgtest.URL(b) }},
+	} {
+		b.Run(be.name, func(b *testing.B) {
+			ctx := context.Background()
+			db, err := store.Open(ctx, be.dsn(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			db.SyncFeeds(ctx, []vplanet.FeedSource{{URL: "https://a.example/"}})
+			feeds, _ := db.FindFeeds(ctx, vplanet.FeedFilter{})
+			n := 0
+			for b.Loop() {
+				var posts []*vplanet.Post
+				for range 10 {
+					n++
+					posts = append(posts, post(fmt.Sprint("p", n), "h", time.Now()))
+				}
+				if _, _, err := db.SaveFetch(ctx, feeds[0], posts); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"vplanet"
+	"vplanet/internal/pgtest"
 	"vplanet/store"
 )
 
@@ -93,10 +94,23 @@ func TestFindPosts(t *testing.T) {
 	})
 }
 
-// BenchmarkFindPosts fetches a page of ten search hits from 2,000 posts.
+// BenchmarkFindPosts fetches a page of ten search hits from 2,000 posts,
+// on each backend (PostgreSQL over loopback).
 func BenchmarkFindPosts(b *testing.B) {
+	for _, be := range []struct {
+		name string
+		dsn  func(b *testing.B) string
+	}{
+		{"sqlite", func(b *testing.B) string { return b.TempDir() + "/vplanet.db" }},
+		{"postgres", func(b *testing.B) string { return pgtest.URL(b) }},
+	} {
+		b.Run(be.name, func(b *testing.B) { benchmarkFindPosts(b, be.dsn(b)) })
+	}
+}
+
+func benchmarkFindPosts(b *testing.B, dsn string) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, b.TempDir()+"/vplanet.db")
+	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,21 +58,29 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	return db, nil
 }
 
-// redact returns the URL without its password, for messages and logs.
+// redact returns the URL without its password, for messages and logs. The
+// password is the one pgx itself finds in the URL, so whatever the URL's
+// shape (a password with an unescaped "/" or "@", a password parameter),
+// the one that would be sent is never shown, in any of its spellings.
 func redact(dsn string) string {
-	u, err := url.Parse(dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return "postgres://(a URL that does not parse)"
+		scheme, _, _ := strings.Cut(dsn, "://")
+		return scheme + "://(a URL that does not parse)"
 	}
-	if u.User != nil {
+	s := dsn
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		// user:password@ → user@, for the eye; the replacing below is for
+		// safety.
 		u.User = url.User(u.User.Username())
+		s = u.String()
 	}
-	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
+	if p := cfg.Password; p != "" {
+		for _, form := range []string{p, url.QueryEscape(p), url.PathEscape(p), url.UserPassword("", p).String()[1:]} {
+			s = strings.ReplaceAll(s, form, "xxxxx")
+		}
 	}
-	return u.String()
+	return s
 }
 
 // migratePostgres applies the migrations the database has not seen, each in
