@@ -482,3 +482,31 @@ func TestBadDatabase(t *testing.T) {
 		}
 	})
 }
+
+// TestPostgresReplicaKilled kills a replica several times while it builds
+// its index from the database: each restart starts over cleanly, and the
+// last one serves every post.
+func TestPostgresReplicaKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills real processes for several seconds; skipped with -short")
+	}
+	const nFeeds, nPosts = 60, 25
+	b := newCountingBlogs(t, nFeeds, nPosts, 0)
+	db := pgtest.URL(t)
+	runBinary(t, 0, "crawl", "--database", db, "--data", t.TempDir(), "--feeds", b.feeds)
+	data := filepath.Join(t.TempDir(), "data")
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--schedule", "off", "--feeds", b.feeds, "--database", db}
+	for _, d := range []time.Duration{0, 50, 150, 300} {
+		killServeAfter(t, data, d*time.Millisecond, args...)
+	}
+	_, _, done := startBinary(t, args...)
+	base := waitForServer(t, data, done)
+	if res := search(t, base, "zebracorn"); res.Total != nFeeds*nPosts {
+		t.Errorf("after the kills the replica finds %d posts, want %d", res.Total, nFeeds*nPosts)
+	}
+	for _, word := range []string{"post0x0", "post33x12", "post59x24"} {
+		if res := search(t, base, word); res.Total != 1 {
+			t.Errorf("search %s: %d hits, want 1", word, res.Total)
+		}
+	}
+}
