@@ -167,14 +167,6 @@ func (db *DB) SetLease(d time.Duration) {
 	}
 }
 
-// Ping checks that the store can be reached and read.
-func (db *DB) Ping(ctx context.Context) error {
-	if _, err := db.MaxSeq(ctx); err != nil {
-		return fmt.Errorf("store %s unreachable: %w", db.path, err)
-	}
-	return nil
-}
-
 // bind returns query with its ? placeholders as the backend wants them.
 func (db *DB) bind(query string) string {
 	if db.pg == nil {
@@ -205,7 +197,7 @@ func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 	return db.db.QueryRowContext(ctx, db.bind(query), args...)
 }
 
-// QueryContext lets findFeeds read outside a transaction.
+// reader lets findFeeds read outside a transaction, with ? placeholders.
 func (db *DB) reader() querier { return dbReader{db} }
 
 type dbReader struct{ db *DB }
