@@ -69,12 +69,15 @@ func (db *DB) copyChanges(ctx context.Context, posts []*vplanet.Post) error {
 					return err
 				}
 			}
+			// A rebuild and the follower may read at once: the newer
+			// version of a post wins, whichever is copied last.
 			_, err := tx.ExecContext(ctx, `INSERT INTO posts (id, feed_id, guid, url, title, author, published,
 				updated, content, text, lang, hash, first_seen, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET feed_id = excluded.feed_id, guid = excluded.guid, url = excluded.url,
 				title = excluded.title, author = excluded.author, published = excluded.published,
 				updated = excluded.updated, text = excluded.text, lang = excluded.lang, hash = excluded.hash,
-				seq = excluded.seq`,
+				seq = excluded.seq
+				WHERE excluded.seq > posts.seq`,
 				p.ID, p.FeedID, p.GUID, p.URL, p.Title, p.Author, millis(p.Published), millis(p.Updated),
 				p.Text, p.Lang, p.Hash, millis(p.FirstSeen), p.Seq)
 			if err != nil {
