@@ -2,12 +2,14 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"vplanet"
 	"vplanet/internal/pgtest"
+	"vplanet/store"
 )
 
 // TestMirror checks a replica's local copy: filled by Changes, it answers
@@ -39,8 +41,8 @@ func TestMirror(t *testing.T) {
 	if err := pg.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.MaxSeq(ctx); err == nil {
-		t.Fatal("MaxSeq answered with PostgreSQL stopped: the copy hides that the store is unreachable")
+	if _, err := db.MaxSeq(ctx); !errors.Is(err, store.ErrUnreachable) {
+		t.Fatalf("MaxSeq with PostgreSQL stopped = %v, want ErrUnreachable (the copy must not hide it)", err)
 	}
 	got, err := db.FindPostsWithoutContent(ctx, []string{"a2", "a1", "b1"})
 	if err != nil {
@@ -62,14 +64,17 @@ func TestMirror(t *testing.T) {
 	if n, err := db.CountPosts(ctx); err != nil || n != 2 {
 		t.Errorf("CountPosts from the copy = %d, %v; want 2", n, err)
 	}
-	if fs, err := db.FindFeeds(ctx, vplanet.FeedFilter{Active: true}); err != nil || len(fs) != 1 || fs[0].Slug != "a.example" {
-		t.Errorf("FindFeeds from the copy = %v, %v; want a.example", fs, err)
+	if fs, err := db.FindFeeds(ctx, vplanet.FeedFilter{Active: true}); err != nil || len(fs) != 1 || fs[0].Slug != "a.example" || fs[0].URL != "https://a.example/" {
+		t.Errorf("FindFeeds from the copy = %v, %v; want a.example with its URL", fs, err)
 	}
 	if _, err := db.FindFeeds(ctx, vplanet.FeedFilter{DueBy: time.Now()}); err == nil {
 		t.Error("due feeds came from the copy: a crawl must fail while the store is away")
 	}
-	if _, _, err := db.SaveFetch(ctx, feeds[0], nil); err == nil {
-		t.Error("SaveFetch succeeded with PostgreSQL stopped")
+	if _, _, err := db.SaveFetch(ctx, feeds[0], nil); !errors.Is(err, store.ErrUnreachable) {
+		t.Errorf("SaveFetch with PostgreSQL stopped = %v, want ErrUnreachable", err)
+	}
+	if _, err := db.FindFeed(ctx, "a.example"); !errors.Is(err, store.ErrUnreachable) {
+		t.Errorf("FindFeed with PostgreSQL stopped = %v, want ErrUnreachable", err)
 	}
 
 	if err := pg.Restart(); err != nil {
@@ -77,5 +82,23 @@ func TestMirror(t *testing.T) {
 	}
 	if _, err := db.MaxSeq(ctx); err != nil {
 		t.Fatalf("MaxSeq after PostgreSQL came back: %v", err)
+	}
+
+	// A purged feed leaves the copy with its posts at the next change.
+	if _, _, err := db.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.SaveFetch(ctx, feeds[0], []*vplanet.Post{post("a3", "h", t0)})
+	if _, err := db.Changes(ctx, 4, 100); err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if fs, err := db.FindFeeds(ctx, vplanet.FeedFilter{}); err != nil || len(fs) != 1 {
+		t.Errorf("FindFeeds from the copy after a purge = %v, %v; want a.example alone", fs, err)
+	}
+	if got, err := db.FindPosts(ctx, []string{"a3", "b1"}); err != nil || len(got) != 1 || got[0].ID != "a3" {
+		t.Errorf("FindPosts from the copy after a purge = %v, %v; want a3 alone", ids(got), err)
 	}
 }

@@ -549,7 +549,7 @@ func (db *DB) FindFeeds(ctx context.Context, f vplanet.FeedFilter) ([]*vplanet.F
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: find feeds: %w", err)
+		return nil, fmt.Errorf("store: find feeds: %w", db.mark(ctx, err))
 	}
 	return feeds, nil
 }
@@ -586,7 +586,7 @@ func findFeeds(ctx context.Context, q querier, f vplanet.FeedFilter) ([]*vplanet
 func (db *DB) FindFeed(ctx context.Context, slug string) (*vplanet.Feed, error) {
 	rows, err := db.query(ctx, `SELECT `+feedColumns+` FROM feeds f WHERE f.slug = ?`, slug)
 	if err != nil {
-		return nil, fmt.Errorf("store: find feed %q: %w", slug, err)
+		return nil, fmt.Errorf("store: find feed %q: %w", slug, db.mark(ctx, err))
 	}
 	defer rows.Close()
 	if !rows.Next() {
@@ -672,7 +672,7 @@ func (db *DB) ClaimFeeds(ctx context.Context, start time.Time, all bool, n int) 
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store %s: claim feeds: %w", db.path, err)
+		return nil, fmt.Errorf("store %s: claim feeds: %w", db.path, db.mark(ctx, err))
 	}
 	return feeds, nil
 }
@@ -853,15 +853,15 @@ func (db *DB) findPostsHere(ctx context.Context, ids []string, columns string) (
 		st, err := db.prepared(ctx, `SELECT `+columns+` FROM posts p JOIN feeds f ON f.id = p.feed_id
 			WHERE p.id IN (?`+strings.Repeat(", ?", len(part)-1)+`)`)
 		if err != nil {
-			return nil, fmt.Errorf("store: find posts: %w", err)
+			return nil, fmt.Errorf("store: find posts: %w", db.mark(ctx, err))
 		}
 		rows, err := st.QueryContext(ctx, args...)
 		if err != nil {
-			return nil, fmt.Errorf("store: find posts: %w", err)
+			return nil, fmt.Errorf("store: find posts: %w", db.mark(ctx, err))
 		}
 		found, err := scanPosts(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: find posts: %w", err)
+			return nil, fmt.Errorf("store: find posts: %w", db.mark(ctx, err))
 		}
 		posts = append(posts, found...)
 	}
@@ -901,11 +901,11 @@ func (db *DB) RecentPosts(ctx context.Context, f vplanet.PostFilter) ([]*vplanet
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: recent posts: %w", err)
+		return nil, fmt.Errorf("store: recent posts: %w", db.mark(ctx, err))
 	}
 	posts, err := scanPosts(rows)
 	if err != nil {
-		return nil, fmt.Errorf("store: recent posts: %w", err)
+		return nil, fmt.Errorf("store: recent posts: %w", db.mark(ctx, err))
 	}
 	return posts, nil
 }
@@ -917,7 +917,7 @@ func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]*vplanet.P
 	rows, err := db.query(ctx, `SELECT `+noContentColumns+` FROM posts p JOIN feeds f ON f.id = p.feed_id
 		WHERE p.seq > ? ORDER BY p.seq LIMIT ?`, after, limit)
 	if err != nil {
-		return nil, fmt.Errorf("store: changes after %d: %w", after, err)
+		return nil, fmt.Errorf("store: changes after %d: %w", after, db.mark(ctx, err))
 	}
 	posts, err := scanPosts(rows)
 	if err != nil {
@@ -933,7 +933,7 @@ func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]*vplanet.P
 func (db *DB) MaxSeq(ctx context.Context) (int64, error) {
 	var seq int64
 	if err := db.queryRow(ctx, `SELECT value FROM counters WHERE name = 'seq'`).Scan(&seq); err != nil {
-		return 0, fmt.Errorf("store: max seq: %w", err)
+		return 0, fmt.Errorf("store: max seq: %w", db.mark(ctx, err))
 	}
 	return seq, nil
 }
@@ -960,7 +960,7 @@ func (db *DB) CountPosts(ctx context.Context) (int, error) {
 	err = db.queryRow(ctx,
 		`SELECT COUNT(*) FROM posts p JOIN feeds f ON f.id = p.feed_id WHERE f.status <> 'removed'`).Scan(&n)
 	if err != nil {
-		return 0, fmt.Errorf("store: count posts: %w", err)
+		return 0, fmt.Errorf("store: count posts: %w", db.mark(ctx, err))
 	}
 	// A change committed between reading seq and counting raised the
 	// sequence past seq, so this count is never served for a newer one.
@@ -1019,7 +1019,7 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 // back: nothing was half written.
 func (db *DB) writeError(op string, err error) error {
 	if db.pg != nil {
-		return fmt.Errorf("store %s: %s: %w", db.path, op, err)
+		return fmt.Errorf("store %s: %s: %w", db.path, op, db.mark(context.Background(), err))
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {

@@ -378,6 +378,11 @@ func TestPostgresGoesAway(t *testing.T) {
 	if code := get(t, base+"/healthz", &h); code != http.StatusOK || h.Status != "store unreachable" || !strings.Contains(h.Error, "unreachable") {
 		t.Errorf("healthz with the database down: %d %+v, want 200 saying the store is unreachable", code, h)
 	}
+	// The feed list shows its last known state.
+	var apiFeeds []struct{ URL, Status string }
+	if code := get(t, base+"/api/feeds", &apiFeeds); code != http.StatusOK || len(apiFeeds) != 3 || !strings.HasPrefix(apiFeeds[0].URL, b.srv.URL) || apiFeeds[0].Status != "ok" {
+		t.Errorf("/api/feeds with the database down: %d %+v, want the 3 feeds as last known", code, apiFeeds)
+	}
 	res := search(t, base, "zebracorn")
 	if res.Total != 15 || len(res.Hits) != 10 || res.Hits[0].Title == "" || res.Hits[0].Snippet == "" {
 		t.Errorf("search with the database down: %d hits, first %+v; want 15 with titles and snippets", res.Total, res.Hits)
@@ -385,6 +390,20 @@ func TestPostgresGoesAway(t *testing.T) {
 	for _, page := range []string{"/", "/search?q=zebracorn"} {
 		if code := get(t, base+page, nil); code != http.StatusOK {
 			t.Errorf("GET %s with the database down: %d, want 200", page, code)
+		}
+	}
+	// What needs the database says it is away, and that it passes.
+	for _, page := range []string{"/feed.atom", "/blogs/127.0.0.1-blog0/feed.atom"} {
+		var e struct{ Error string }
+		resp, err := http.Get(base + page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		json.Unmarshal(body, &e)
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("GET %s with the database down: %d %.200s, want 503", page, resp.StatusCode, body)
 		}
 	}
 	resp, err := http.Get(base + "/metrics")
