@@ -38,14 +38,22 @@ type Store interface {
 
 // Claimer is a store that hands out due feeds a few at a time, so that
 // crawls running at once in several processes share them and fetch each
-// once; *store.DB is one. A crawl claims as it goes when its store is one.
+// once; *store.DB is one. A crawl claims as it goes when its store is one
+// and says crawls are shared.
 type Claimer interface {
-	ClaimFeeds(ctx context.Context, start time.Time, all bool, n int) ([]*vplanet.Feed, error)
+	// SharedCrawls reports whether crawls in other processes may run at
+	// the same time, so that a crawl must claim each feed before fetching
+	// it. Where crawls take turns (a lock), claiming would only slow them.
+	SharedCrawls() bool
+	// ClaimFeeds claims, of the feeds with these IDs, those this run may
+	// fetch (due, not held by another crawl), in the order of ids.
+	ClaimFeeds(ctx context.Context, start time.Time, all bool, ids []int64) ([]*vplanet.Feed, error)
 }
 
-// claimBatch is how many feeds a crawl claims at a time: few enough that
-// crawls running at once share the work, and a round trip to the store per
-// eight fetches costs nothing beside them.
+// claimBatch is how many feeds a crawl claims at a time, in the order it
+// would fetch them (hosts interleaved): few enough that crawls running at
+// once share the work, and a round trip to the store per eight fetches
+// costs little beside them.
 const claimBatch = 8
 
 // Options configure a Crawler. The zero value of each field means its
@@ -175,6 +183,7 @@ func (c *Crawler) Run(ctx context.Context, o RunOptions) (Summary, error) {
 	}
 	feeds = interleaveHosts(notGone(feeds))
 	claimer, claims := c.store.(Claimer)
+	claims = claims && claimer.SharedCrawls()
 
 	rs := &runState{robots: newRobotsCache()}
 	var (
@@ -218,15 +227,22 @@ func (c *Crawler) Run(ctx context.Context, o RunOptions) (Summary, error) {
 			}
 		})
 	}
+	var pending []*vplanet.Feed
 	if claims {
-		// The feeds found due are only a count: the claims decide which
-		// of them this process fetches.
-		feeds, sum.Feeds = nil, 0
+		// The feeds found due are this run's order; the claims decide
+		// which of them this process fetches.
+		pending, feeds, sum.Feeds = feeds, nil, 0
 	}
 dispatch:
-	for len(feeds) > 0 || (claims && total > 0) {
+	for len(feeds) > 0 || len(pending) > 0 {
 		if claims {
-			batch, err := claimer.ClaimFeeds(ctx, start.UTC(), o.All, claimBatch)
+			chunk := pending[:min(claimBatch, len(pending))]
+			pending = pending[len(chunk):]
+			ids := make([]int64, len(chunk))
+			for i, f := range chunk {
+				ids[i] = f.ID
+			}
+			batch, err := claimer.ClaimFeeds(ctx, start.UTC(), o.All, ids)
 			if err != nil {
 				mu.Lock()
 				if storeErr == nil && ctx.Err() == nil {
@@ -235,13 +251,10 @@ dispatch:
 				mu.Unlock()
 				break
 			}
-			if len(batch) == 0 {
-				break
-			}
 			mu.Lock()
 			sum.Feeds += len(batch)
 			mu.Unlock()
-			feeds = interleaveHosts(batch)
+			feeds = batch // claimed by another crawl: not in batch
 		}
 		for _, f := range feeds {
 			select {

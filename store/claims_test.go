@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -24,19 +25,23 @@ func TestClaimFeeds(t *testing.T) {
 		a, b := openDSN(t, dsn), openDSN(t, dsn) // two processes
 		a.SetLease(time.Hour)
 		b.SetLease(time.Hour)
-		sync2(t, a, "https://a.example/", "https://b.example/", "https://c.example/")
+		feeds := sync2(t, a, "https://a.example/", "https://b.example/", "https://c.example/")
+		all := feedIDs(feeds)
 		start := time.Now()
 
-		got1, err := a.ClaimFeeds(ctx, start, false, 2)
+		got1, err := a.ClaimFeeds(ctx, start, false, []int64{all[2], all[0]})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got2, err := b.ClaimFeeds(ctx, start, false, 2)
+		got2, err := b.ClaimFeeds(ctx, start, false, all)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got1) != 2 || len(got2) != 1 {
-			t.Fatalf("claims of 2 then 2 from 3 due feeds got %d and %d, want 2 and 1", len(got1), len(got2))
+		if len(got1) != 2 || len(got2) != 1 || got2[0].ID != all[1] {
+			t.Fatalf("claims of c, a then of all three got %d and %v, want 2 and b alone", len(got1), got2)
+		}
+		if got1[0].ID != all[2] || got1[1].ID != all[0] {
+			t.Errorf("claimed %d, %d; want c, a: the order asked", got1[0].ID, got1[1].ID)
 		}
 		seen := map[string]bool{}
 		for _, f := range append(got1, got2...) {
@@ -45,7 +50,7 @@ func TestClaimFeeds(t *testing.T) {
 			}
 			seen[f.URL] = true
 		}
-		if more, _ := a.ClaimFeeds(ctx, start, true, 10); len(more) != 0 {
+		if more, _ := a.ClaimFeeds(ctx, start, true, all); len(more) != 0 {
 			t.Errorf("--all claimed %d feeds that other crawls hold, want 0", len(more))
 		}
 
@@ -56,11 +61,11 @@ func TestClaimFeeds(t *testing.T) {
 			t.Fatal(err)
 		}
 		later := time.Now().Add(time.Millisecond)
-		if again, _ := b.ClaimFeeds(ctx, later, false, 10); len(again) != 0 {
+		if again, _ := b.ClaimFeeds(ctx, later, false, all); len(again) != 0 {
 			t.Errorf("a fetched feed, not due, was claimed again: %v", again)
 		}
 		// Nor claimed twice in the same run with --all.
-		if again, _ := b.ClaimFeeds(ctx, start, true, 10); len(again) != 0 {
+		if again, _ := b.ClaimFeeds(ctx, start, true, all); len(again) != 0 {
 			t.Errorf("--all claimed a feed already attempted in this run: %v", again)
 		}
 	})
@@ -74,19 +79,19 @@ func TestClaimLease(t *testing.T) {
 		dead, live := openDSN(t, dsn), openDSN(t, dsn)
 		const lease = 700 * time.Millisecond
 		dead.SetLease(lease)
-		sync2(t, dead, "https://a.example/", "https://b.example/")
+		all := feedIDs(sync2(t, dead, "https://a.example/", "https://b.example/"))
 		start := time.Now()
-		held, err := dead.ClaimFeeds(ctx, start, false, 10)
+		held, err := dead.ClaimFeeds(ctx, start, false, all)
 		if err != nil || len(held) != 2 {
 			t.Fatalf("claim = %d feeds, %v; want 2", len(held), err)
 		}
 		dead.Close() // the crawl dies holding its claims
-		if got, _ := live.ClaimFeeds(ctx, time.Now(), false, 10); len(got) != 0 {
+		if got, _ := live.ClaimFeeds(ctx, time.Now(), false, all); len(got) != 0 {
 			t.Fatalf("claims held within their lease were taken: %d", len(got))
 		}
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			got, err := live.ClaimFeeds(ctx, time.Now(), false, 10)
+			got, err := live.ClaimFeeds(ctx, time.Now(), false, all)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,8 +106,9 @@ func TestClaimLease(t *testing.T) {
 	})
 }
 
-// TestClaimRace has several claimants take a hundred due feeds a few at a
-// time: every feed goes to exactly one, and more than one gets work.
+// TestClaimRace has several claimants walk a hundred due feeds in the same
+// order, claiming three at a time, as crawls do: every feed goes to
+// exactly one, and more than one gets work.
 func TestClaimRace(t *testing.T) {
 	eachBackend(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
@@ -111,7 +117,7 @@ func TestClaimRace(t *testing.T) {
 		for i := range 100 {
 			urls = append(urls, fmt.Sprintf("https://blog%d.example/", i))
 		}
-		sync2(t, first, urls...)
+		all := feedIDs(sync2(t, first, urls...))
 		start := time.Now()
 		var mu sync.Mutex
 		byClaimant := map[int][]string{}
@@ -119,13 +125,10 @@ func TestClaimRace(t *testing.T) {
 		for c := range 4 {
 			db := openDSN(t, dsn)
 			wg.Go(func() {
-				for {
-					got, err := db.ClaimFeeds(ctx, start, false, 3)
+				for chunk := range slices.Chunk(all, 3) {
+					got, err := db.ClaimFeeds(ctx, start, false, chunk)
 					if err != nil {
 						t.Error(err)
-						return
-					}
-					if len(got) == 0 {
 						return
 					}
 					mu.Lock()
@@ -133,20 +136,22 @@ func TestClaimRace(t *testing.T) {
 						byClaimant[c] = append(byClaimant[c], f.URL)
 					}
 					mu.Unlock()
-					time.Sleep(time.Millisecond) // a fetch
+					// Fetching what it claimed holds a crawl back; a chunk
+					// others hold costs it nothing, so it moves ahead.
+					time.Sleep(time.Duration(len(got)) * 2 * time.Millisecond)
 				}
 			})
 		}
 		wg.Wait()
-		var all []string
+		var claimed []string
 		for _, u := range byClaimant {
-			all = append(all, u...)
+			claimed = append(claimed, u...)
 		}
-		sort.Strings(all)
+		sort.Strings(claimed)
 		want := append([]string(nil), urls...)
 		sort.Strings(want)
-		if fmt.Sprint(all) != fmt.Sprint(want) {
-			t.Fatalf("claimed %d feeds (%d distinct wanted), each once: got %v", len(all), len(want), all)
+		if fmt.Sprint(claimed) != fmt.Sprint(want) {
+			t.Fatalf("claimed %d feeds (%d distinct wanted), each once: got %v", len(claimed), len(want), claimed)
 		}
 		if len(byClaimant) < 2 {
 			t.Errorf("one claimant took all the work: %v", byClaimant)
@@ -233,4 +238,12 @@ func BenchmarkSaveFetch(b *testing.B) {
 			}
 		})
 	}
+}
+
+func feedIDs(feeds []*vplanet.Feed) []int64 {
+	var ids []int64
+	for _, f := range feeds {
+		ids = append(ids, f.ID)
+	}
+	return ids
 }

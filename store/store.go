@@ -615,20 +615,31 @@ func scanFeed(rows *sql.Rows) (*vplanet.Feed, error) {
 	return &f, nil
 }
 
-// ClaimFeeds claims up to n feeds for a crawl run that began at start: active
-// feeds, not gone, not attempted since start, not held by another crawl, and
-// due by start unless all. A claimed feed is held for the lease (SetLease)
-// or until SaveFetch saves its outcome, whichever comes first, so a crawl
+// ClaimFeeds claims, of the feeds with these IDs, those a crawl run that
+// began at start may fetch: active, not gone, not attempted since start,
+// not held by another crawl, and due by start unless all. It returns them
+// in the order of ids. A claimed feed is held for the lease (SetLease) or
+// until SaveFetch saves its outcome, whichever comes first, so a crawl
 // killed while holding feeds delays them by at most one lease. Crawls that
 // claim at once get different feeds: on PostgreSQL a row another claim is
-// taking is skipped (FOR UPDATE SKIP LOCKED), not waited for. Claiming a few
-// feeds at a time spreads a crawl's work over every process crawling.
-func (db *DB) ClaimFeeds(ctx context.Context, start time.Time, all bool, n int) ([]*vplanet.Feed, error) {
+// taking is skipped (FOR UPDATE SKIP LOCKED), not waited for. A crawl
+// claims a few feeds at a time, in the order it would fetch them, so its
+// work spreads over every process crawling and its hosts stay interleaved.
+func (db *DB) ClaimFeeds(ctx context.Context, start time.Time, all bool, ids []int64) ([]*vplanet.Feed, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
 	var feeds []*vplanet.Feed
 	err := db.claimTx(ctx, func(tx *wtx) error {
+		feeds = feeds[:0]
 		now := db.now().UTC()
-		where := `status <> ? AND status <> ? AND last_attempt < ? AND claimed_until <= ?`
-		args := []any{millis(now.Add(db.lease)), vplanet.StatusRemoved, vplanet.StatusGone, millis(start), millis(now)}
+		args := []any{millis(now.Add(db.lease))}
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		where := `id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)
+			AND status <> ? AND status <> ? AND last_attempt < ? AND claimed_until <= ?`
+		args = append(args, vplanet.StatusRemoved, vplanet.StatusGone, millis(start), millis(now))
 		if !all {
 			where += ` AND next_attempt <= ?`
 			args = append(args, millis(start))
@@ -637,27 +648,26 @@ func (db *DB) ClaimFeeds(ctx context.Context, start time.Time, all bool, n int) 
 		if db.pg != nil {
 			skip = ` FOR UPDATE SKIP LOCKED`
 		}
-		args = append(args, n)
 		rows, err := tx.QueryContext(ctx, `UPDATE feeds SET claimed_until = ? WHERE id IN (
-			SELECT id FROM feeds WHERE `+where+` ORDER BY next_attempt, id LIMIT ?`+skip+`) RETURNING id`, args...)
+			SELECT id FROM feeds WHERE `+where+skip+`) RETURNING id`, args...)
 		if err != nil {
 			return err
 		}
-		var ids []any
+		var claimed []any
 		for rows.Next() {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
 				rows.Close()
 				return err
 			}
-			ids = append(ids, id)
+			claimed = append(claimed, id)
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil || len(ids) == 0 {
+		if err := rows.Err(); err != nil || len(claimed) == 0 {
 			return err
 		}
 		rows, err = tx.QueryContext(ctx, `SELECT `+feedColumns+` FROM feeds f WHERE f.id IN (?`+
-			strings.Repeat(", ?", len(ids)-1)+`) ORDER BY f.next_attempt, f.id`, ids...)
+			strings.Repeat(", ?", len(claimed)-1)+`)`, claimed...)
 		if err != nil {
 			return err
 		}
@@ -674,22 +684,21 @@ func (db *DB) ClaimFeeds(ctx context.Context, start time.Time, all bool, n int) 
 	if err != nil {
 		return nil, fmt.Errorf("store %s: claim feeds: %w", db.path, db.mark(ctx, err))
 	}
+	order := make(map[int64]int, len(ids))
+	for i, id := range ids {
+		order[id] = i
+	}
+	slices.SortFunc(feeds, func(a, b *vplanet.Feed) int { return order[a.ID] - order[b.ID] })
 	return feeds, nil
 }
 
-// ReleaseClaims lets every crawl's claims go. Only a process that knows no
-// other crawl runs may call it: on SQLite, the holder of the crawl lock,
-// whose predecessor can only have died holding its claims.
-func (db *DB) ReleaseClaims(ctx context.Context) error {
-	err := db.inTx(ctx, func(tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE feeds SET claimed_until = 0 WHERE claimed_until <> 0`)
-		return err
-	})
-	if err != nil {
-		return db.writeError("release claims", err)
-	}
-	return nil
-}
+// SharedCrawls reports whether crawls from several processes may run at
+// once, and so must claim feeds (ClaimFeeds): on PostgreSQL. On SQLite,
+// crawls take turns under the crawl lock, and claiming would only queue
+// each claim behind the crawl's own writes: a re-crawl of 300 unchanged
+// feeds took 0.86 s claiming and 0.30 s without (BenchmarkCrawl/recrawl304,
+// same run, 2 busy cores).
+func (db *DB) SharedCrawls() bool { return db.pg != nil }
 
 // SaveFetch stores one fetch's outcome atomically: the feed's crawl state and
 // its posts, so a crash never leaves a remembered ETag without the posts that

@@ -257,8 +257,7 @@ func buildIndex(ctx context.Context, db *store.DB, ix *index.Index, log *slog.Lo
 //
 // On SQLite it first takes the crawl lock under --data: a crawl already
 // running makes it wait up to wait, then fail with an error wrapping
-// vplanet.ErrLocked. Holding the lock, it knows any claims left in the store
-// are a killed crawl's, and lets them go, so their feeds are due at once.
+// vplanet.ErrLocked. A killed crawl's feeds are due again at once.
 //
 // On PostgreSQL crawls from any number of processes run at once and share
 // the due feeds by claiming them (see store.DB.ClaimFeeds): there is no lock
@@ -271,9 +270,6 @@ func crawlOnce(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger,
 			return crawler.Summary{}, fmt.Errorf("crawl: %w", err)
 		}
 		defer lock.Release()
-		if err := db.ReleaseClaims(ctx); err != nil {
-			return crawler.Summary{}, fmt.Errorf("crawl: %w", err)
-		}
 	}
 	// A mistake in the feed list, made while serve runs, must not stop the
 	// crawls: they go on with the list as it was last read, and say why.
