@@ -114,13 +114,24 @@ func (b *budget) Peak() int64 {
 // unknown), taking room for them from b. It returns the body, or
 // tooLargeError past the limit, and the room held, which the caller gives
 // back with b.release when it is done with the body, error or not.
-func (b *budget) readBody(ctx context.Context, r io.Reader, length, limit int64) (body []byte, held int64, err error) {
+//
+// pause, when not nil, is called around each wait for room: the request's
+// timeout is the server's time, not the crawler's.
+func (b *budget) readBody(ctx context.Context, r io.Reader, length, limit int64, pause func() (resume func())) (body []byte, held int64, err error) {
+	if pause == nil {
+		pause = func() func() { return func() {} }
+	}
+	acquire := func(n int64) error {
+		resume := pause()
+		defer resume()
+		return b.acquire(ctx, n)
+	}
 	if length > limit {
 		return nil, 0, &tooLargeError{Size: length, Limit: limit}
 	}
 	if length >= 0 {
 		// The length is known: take it, read exactly it.
-		if err := b.acquire(ctx, length); err != nil {
+		if err := acquire(length); err != nil {
 			return nil, 0, err
 		}
 		buf := bytes.NewBuffer(make([]byte, 0, length))
@@ -128,7 +139,7 @@ func (b *budget) readBody(ctx context.Context, r io.Reader, length, limit int64)
 		return buf.Bytes(), length, err
 	}
 	first := min(int64(firstChunk), limit)
-	if err := b.acquire(ctx, first); err != nil {
+	if err := acquire(first); err != nil {
 		return nil, 0, err
 	}
 	held = first
@@ -138,7 +149,7 @@ func (b *budget) readBody(ctx context.Context, r io.Reader, length, limit int64)
 		return buf.Bytes(), held, err
 	}
 	// Longer than the first chunk: room for the largest body, at once.
-	if err := b.acquire(ctx, limit-first); err != nil {
+	if err := acquire(limit - first); err != nil {
 		return nil, held, err
 	}
 	held = limit

@@ -126,7 +126,7 @@ func TestBudgetNoDeadlock(t *testing.T) {
 	for range requests {
 		wg.Go(func() {
 			for range 20 {
-				got, held, err := b.readBody(ctx, io.MultiReader(bytes.NewReader(body)), -1, maxBody)
+				got, held, err := b.readBody(ctx, io.MultiReader(bytes.NewReader(body)), -1, maxBody, nil)
 				if err == nil && len(got) != len(body) {
 					err = fmt.Errorf("read %d bytes, want %d", len(got), len(body))
 				}
@@ -170,7 +170,7 @@ func TestBudgetReadBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			body, held, err := b.readBody(ctx, bytes.NewReader(make([]byte, tt.size)), tt.length, 1<<20)
+			body, held, err := b.readBody(ctx, bytes.NewReader(make([]byte, tt.size)), tt.length, 1<<20, nil)
 			defer b.release(held)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {

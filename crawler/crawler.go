@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"strings"
@@ -59,8 +60,11 @@ const claimBatch = 8
 // Options configure a Crawler. The zero value of each field means its
 // default.
 type Options struct {
-	Logger  *slog.Logger
-	Client  *http.Client  // nil: the crawler's own client with timeouts
+	Logger *slog.Logger
+	// Client, when set, makes every request, and is trusted to refuse the
+	// addresses it must: the crawler's own clients refuse non-public
+	// addresses to every feed not listed at one (see guard).
+	Client  *http.Client
 	Workers int           // feeds fetched at once; default 64 (PerHost keeps each host polite)
 	PerHost int           // requests at once to one host (host:port); default 2
 	MaxBody int64         // largest body read, in bytes; default 16 MiB
@@ -70,30 +74,59 @@ type Options struct {
 	// feed follows its own rhythm, between 15 minutes and 24 hours (see
 	// rhythm).
 	Interval time.Duration
-	// BodyBudget bounds the bytes of response bodies held at once across
-	// all workers; default 64 MiB (raised, if needed, to MaxBody plus
-	// 256 KiB per worker).
+	// BodyBudget bounds the bytes of feed bodies fetched and not yet
+	// parsed, across all workers; default 32 MiB (raised, if needed, to
+	// MaxBody plus 256 KiB per worker). Feeds being parsed, or parsed and
+	// waiting for the store, are bounded apart (see parseBudget), and so
+	// are post pages.
 	BodyBudget int64
 	// SkipPages turns off fetching the pages of posts whose feed item is
 	// only an excerpt. By default their main text is fetched and indexed,
 	// where the site's robots.txt allows it.
 	SkipPages bool
+
+	// public replaces publicAddr, for tests: on loopback, a test declares
+	// one loopback address public and keeps the others private.
+	public func(netip.Addr) bool
+	// unboundedParse lifts the bound on feeds parsed and held at once, for
+	// the benchmark that measures what the bound saves.
+	unboundedParse bool
 }
+
+// parseBudget bounds the bytes of feed bodies whose feeds are being parsed,
+// or are parsed and wait for the store, at once. A parsed feed costs about
+// three times its body while it is parsed (gofeed's tree, the decoded
+// text, the posts) and twice while its posts wait for the store, which
+// saves one feed at a time: without the bound, every worker could hold a
+// parsed feed, and a crawl's memory grew with the workers times the size
+// of their feeds. 24 MiB keeps a crawl of any feeds under 256 MiB (see
+// BenchmarkCrawlMemory) while enough feeds are always parsed and ready for
+// the store that the crawl is no slower.
+const parseBudget = 16 << 20
 
 // Crawler crawls the store's feeds. It is safe for concurrent use, though
 // runs are meant to be one at a time.
 type Crawler struct {
 	store    Store
 	log      *slog.Logger
-	client   *http.Client
+	open     *http.Client // may connect anywhere: for feeds listed at private addresses
+	guarded  *http.Client // connects to public addresses only
+	public   func(netip.Addr) bool
 	workers  int
 	maxBody  int64
 	timeout  time.Duration
 	interval time.Duration
 	hosts    *hostLimiter
-	bodies   *budget
-	pages    bool
-	norm     *normalizer
+	bodies   *budget // feed bodies, from their fetch until they are parsed
+	// pageBodies holds the bodies of post pages and robots.txt files: they
+	// are fetched by feeds that hold room in parsing, which must never wait
+	// for room that feeds waiting for parsing hold.
+	pageBodies *budget
+	// parsing bounds the feeds being parsed, or parsed and waiting for the
+	// store, by the size of their bodies (see parseBudget).
+	parsing *budget
+	pages   bool
+	norm    *normalizer
 }
 
 // New returns a Crawler that reads its feeds from st and saves to it.
@@ -101,7 +134,9 @@ func New(st Store, opts Options) *Crawler {
 	c := &Crawler{
 		store:    st,
 		log:      opts.Logger,
-		client:   opts.Client,
+		open:     opts.Client,
+		guarded:  opts.Client,
+		public:   publicAddr,
 		workers:  opts.Workers,
 		maxBody:  opts.MaxBody,
 		timeout:  opts.Timeout,
@@ -128,15 +163,23 @@ func New(st Store, opts Options) *Crawler {
 	if c.interval <= 0 {
 		c.interval = 30 * time.Minute
 	}
-	if c.client == nil {
-		c.client = newClient(c.timeout, perHost)
+	if opts.public != nil {
+		c.public = opts.public
+	}
+	if c.open == nil {
+		c.open, c.guarded = newClients(c.timeout, perHost, c.public)
 	}
 	c.hosts = &hostLimiter{limit: perHost, sems: map[string]chan struct{}{}}
 	if opts.BodyBudget <= 0 {
-		opts.BodyBudget = 64 << 20
+		opts.BodyBudget = 32 << 20
 	}
 	// Each worker has one request in flight at a time.
 	c.bodies = newBudget(opts.BodyBudget, c.maxBody, c.workers)
+	c.pageBodies = newBudget(0, c.maxBody, c.workers)
+	c.parsing = &budget{size: max(parseBudget, c.maxBody+int64(c.workers)*admitChunk)}
+	if opts.unboundedParse {
+		c.parsing = newBudget(1<<62, 0, 0)
+	}
 	return c
 }
 
@@ -286,7 +329,11 @@ dispatch:
 // store's: a feed's own failure is recorded in the feed.
 func (c *Crawler) crawlOne(ctx context.Context, rs *runState, f *vplanet.Feed, runStart time.Time) (kind outcome, created, updated int, err error) {
 	start := time.Now()
-	posts, kind, every := c.crawlSafely(ctx, rs, f, start.UTC())
+	// The room the feed holds in c.parsing, given back once its posts are
+	// saved.
+	var room int64
+	defer func() { c.parsing.release(room) }()
+	posts, kind, every := c.crawlSafely(ctx, rs, f, start.UTC(), &room)
 	if ctx.Err() != nil {
 		return kind, 0, 0, nil
 	}
@@ -324,7 +371,7 @@ func (c *Crawler) crawlOne(ctx context.Context, rs *runState, f *vplanet.Feed, r
 }
 
 // crawlSafely runs crawl, turning a panic into the feed's error.
-func (c *Crawler) crawlSafely(ctx context.Context, rs *runState, f *vplanet.Feed, now time.Time) (posts []*vplanet.Post, kind outcome, every time.Duration) {
+func (c *Crawler) crawlSafely(ctx context.Context, rs *runState, f *vplanet.Feed, now time.Time, room *int64) (posts []*vplanet.Post, kind outcome, every time.Duration) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("crawler panic", "feed", f.URL, "panic", r, "stack", string(debug.Stack()))
@@ -332,13 +379,15 @@ func (c *Crawler) crawlSafely(ctx context.Context, rs *runState, f *vplanet.Feed
 			posts, kind, every = nil, failed, 0
 		}
 	}()
-	return c.crawl(ctx, rs, f, now)
+	return c.crawl(ctx, rs, f, now, room)
 }
 
 // crawl fetches, decodes, parses and normalizes one feed, recording what it
 // learned in f. every is the feed's rhythm when it did not fail: how long
-// until it is checked again.
-func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now time.Time) (posts []*vplanet.Post, kind outcome, every time.Duration) {
+// until it is checked again. *room is the room crawl took in c.parsing
+// for the posts it returns, which the caller gives back once they are
+// saved.
+func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now time.Time, room *int64) (posts []*vplanet.Post, kind outcome, every time.Duration) {
 	// The rhythm the last success gave, kept when the feed has not changed.
 	var previous time.Duration
 	if f.Status == vplanet.StatusOK && f.ErrorCount == 0 {
@@ -350,7 +399,14 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	since := f.LastSuccess
 	f.LastAttempt = now
 	from := f.FetchURL()
-	resp, err := c.fetch(ctx, from, f.ETag, f.LastModified)
+	// Trust follows the line in feeds.txt, not where the feed was found
+	// since: a public blog's redirect or autodiscovery link to a private
+	// address is refused even when it was pinned by an earlier version.
+	private := c.listedPrivate(ctx, f.URL)
+	if !c.admit(ctx, room) {
+		return nil, failed, 0
+	}
+	resp, err := c.fetch(ctx, from, f.ETag, f.LastModified, private)
 	var he *httpError
 	if errors.As(err, &he) && (he.Code == http.StatusNotFound || he.Code == http.StatusGone) && from != f.URL {
 		// The feed found earlier (by autodiscovery or a redirect) is gone:
@@ -358,7 +414,7 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 		c.log.Info("feed URL lost; trying the listed URL", "feed", f.URL, "lost", from, "error", describe(err))
 		from = f.URL
 		f.FeedURL, f.Redirect = "", ""
-		resp, err = c.fetch(ctx, from, "", "")
+		resp, err = c.fetch(ctx, from, "", "", private)
 	}
 	if err != nil {
 		c.fail(f, err, now)
@@ -372,15 +428,31 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 		c.succeed(f, resp, now)
 		return nil, notModified, roundRhythm(max(previous, resp.MaxAge))
 	}
+	// The body's room passes from the fetch budget to the parse budget
+	// here, where a worker waits, holding only its body, until the feeds
+	// ahead of it are parsed and saved.
+	if !c.holdForParse(ctx, resp, room) {
+		return nil, failed, 0
+	}
 	p, err := c.norm.parse(resp.Body, resp.ContentType, resp.URL, f.Lang, now)
 	c.done(resp)
 	var page *htmlPageError
 	if errors.As(err, &page) && page.Feed != "" {
-		// A home page: fetch the feed it links, once.
+		// A home page: fetch the feed it links, once. No room in the parse
+		// budget is held while fetching: the feeds waiting for it hold the
+		// fetch budget.
+		c.parsing.release(*room)
+		*room = 0
+		if !c.admit(ctx, room) {
+			return nil, failed, 0
+		}
 		feedURL := page.Feed
-		resp, err = c.fetch(ctx, feedURL, "", "")
+		resp, err = c.fetch(ctx, feedURL, "", "", private)
 		if err != nil {
 			c.fail(f, fmt.Errorf("the page links the feed %s, but: %w", feedURL, wordsError{err}), now)
+			return nil, failed, 0
+		}
+		if !c.holdForParse(ctx, resp, room) {
 			return nil, failed, 0
 		}
 		p, err = c.norm.parse(resp.Body, resp.ContentType, resp.URL, f.Lang, now)
@@ -409,7 +481,7 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	f.SiteURL = p.SiteURL
 	c.succeed(f, resp, now)
 	if c.pages {
-		c.fetchPages(ctx, rs, f, p, since)
+		c.fetchPages(ctx, rs, f, p, since, resp.URL, private)
 	}
 	dates := make([]time.Time, 0, len(p.Posts))
 	for _, post := range p.Posts {
@@ -418,6 +490,42 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	h := p.Hints
 	h.MaxAge = resp.MaxAge
 	return p.Posts, fetched, rhythm(dates, h, now, c.interval)
+}
+
+// admitChunk is the room a feed takes in c.parsing before it is fetched,
+// its size being unknown: a worker starts a request only when the feeds
+// ahead of it leave room, so that no body waits for parsing while the
+// server is still sending it.
+const admitChunk = 64 << 10
+
+// admit takes admitChunk in c.parsing for a feed about to be fetched, and
+// reports false when ctx ended first. The caller holds nothing else, so
+// waiting here holds up no one.
+func (c *Crawler) admit(ctx context.Context, room *int64) bool {
+	if err := c.parsing.acquire(ctx, admitChunk); err != nil {
+		return false
+	}
+	*room = admitChunk
+	return true
+}
+
+// holdForParse makes the feed's room in c.parsing the size of resp's body,
+// and reports false when ctx ended first. The request is over: waiting here
+// costs the server nothing. With room in c.parsing for one largest body
+// besides every worker's admitChunk, the first of the feeds waiting here
+// always gets its room once the feeds being parsed or saved are done.
+func (c *Crawler) holdForParse(ctx context.Context, resp *response, room *int64) bool {
+	n := min(int64(len(resp.Body)), c.parsing.size)
+	switch {
+	case n > *room:
+		if err := c.parsing.acquire(ctx, n-*room); err != nil {
+			return false
+		}
+	case n < *room:
+		c.parsing.release(*room - n)
+	}
+	*room = n
+	return true
 }
 
 // wordsError shows an error in the words describe chooses for it.

@@ -25,28 +25,58 @@ const prologWindow = 1024
 // in the HTTP header and mangles ISO-2022-JP, so every body is decoded here
 // and its XML prolog rewritten to say UTF-8 before gofeed sees it.
 //
-// The charset is chosen in this order: a byte order mark (or the byte
-// pattern of "<?" in UTF-16 or UTF-32), the charset in contentType, the XML
-// prolog's encoding (or an HTML meta charset), and finally a guess. Common
-// mistakes of real servers are passed over: a declared UTF-8 that the bytes
-// are not, a declared single-byte charset where the bytes are valid
-// multi-byte UTF-8, and a header's single-byte default where the document
-// names a multi-byte charset such as Shift_JIS.
+// Where the HTTP header, a byte order mark, the XML prolog (or an HTML meta
+// charset) and the bytes disagree, the bytes decide (see toUTF8): labels
+// are often wrong (Go's own http.FileServer answers "text/xml;
+// charset=utf-8" for any XML it sniffs, whatever its prolog says), and the
+// bytes cannot lie about what they are not.
 func decode(body []byte, contentType string) ([]byte, string) {
 	text, name := toUTF8(body, contentType)
 	return rewriteProlog(cleanText(text)), name
 }
 
+// toUTF8 decodes body by evidence, strongest first:
+//
+//   - a UTF-16 or UTF-32 byte order mark, or "<" spelled in UTF-16 or
+//     UTF-32 (a UTF-8 mark is weighed like a label: a Shift_JIS file saved
+//     with one by a confused editor is still Shift_JIS);
+//   - ISO-2022-JP's escape sequences: ESC is not a legal character in XML,
+//     so bytes holding them are not UTF-8 XML, whatever the labels say;
+//   - non-ASCII bytes that are valid UTF-8 (text in any other charset
+//     almost never is), or that are UTF-8 but for a few stray bytes, which
+//     become U+FFFD instead of turning the whole feed into mojibake;
+//   - the labels, header first, each only where the bytes fit it: a UTF-8
+//     or multi-byte label the bytes are not valid in loses; a single-byte
+//     label fits any bytes, so it loses to a multi-byte charset the
+//     document names, and to Japanese that decodes cleanly with kana;
+//   - detection: ISO-2022-JP, Shift_JIS or EUC-JP where one decodes without
+//     an error, else windows-1252, as browsers do.
+//
+// Plain ASCII reads the same in every charset these allow: it takes the
+// name of the first label, so that the charset reported is the declared one.
 func toUTF8(body []byte, contentType string) ([]byte, string) {
-	if enc, name, skip := sniffUnicode(body); enc != nil {
+	enc, name, skip := sniffUnicode(body)
+	if enc != nil {
 		return transform(enc, body[skip:]), name
+	}
+	body = body[skip:] // a UTF-8 mark, which the bytes must bear out like any label
+	if hasISO2022JP(body) {
+		return transform(japanese.ISO2022JP, body), "iso-2022-jp"
+	}
+	ascii := isASCII(body)
+	if !ascii {
+		valid, invalid := utf8Evidence(body)
+		if invalid == 0 || valid > 0 && invalid*10 <= valid {
+			return body, "utf-8" // cleanText replaces the stray bytes
+		}
 	} else if name == "utf-8" {
-		return body[skip:], name
+		return body, name
 	}
 	header, inDoc := headerCharset(contentType), xmlEncoding(body)
 	if inDoc == "" {
 		inDoc = metaCharset(body)
 	}
+	var best *decoded // the best of the declared multi-byte charsets that did not fit
 	for i, label := range []string{header, inDoc} {
 		if label == "" {
 			continue
@@ -55,25 +85,104 @@ func toUTF8(body []byte, contentType string) ([]byte, string) {
 		switch {
 		case enc == nil || name == "replacement":
 			continue // unknown or unsafe label: try the next source
-		case i == 0 && singleByte(name) && multiByte(inDoc):
-			// A server's default ("text/xml; charset=ISO-8859-1") over a
-			// document that names its own Japanese or Chinese charset: the
-			// document knows better.
-			continue
-		case name == "utf-8":
-			if utf8.Valid(body) {
-				return body, name
-			}
-			continue
 		case strings.HasPrefix(name, "utf-16"):
 			// The label was readable as ASCII, so the body is not UTF-16.
 			continue
-		case singleByte(name) && hasMultiByteUTF8(body):
-			return body, "utf-8"
+		case ascii:
+			return body, name
+		case name == "utf-8":
+			continue // the bytes are not UTF-8 (see above)
+		case singleByte(name):
+			if i == 0 && multiByte(inDoc) {
+				// A server's default ("text/xml; charset=ISO-8859-1")
+				// over a document that names its own Japanese or Chinese
+				// charset: the document knows better.
+				continue
+			}
+			if d := detectJapanese(body); d.bad == 0 && d.kana > 0 {
+				return d.text, d.name
+			}
+			return transform(enc, body), name
 		}
-		return transform(enc, body), name
+		d := decodeWith(enc, name, body)
+		if d.bad == 0 {
+			return d.text, d.name
+		}
+		if best == nil || d.bad < best.bad {
+			best = &d
+		}
 	}
-	return guess(body)
+	if ascii {
+		return body, "utf-8"
+	}
+	return guess(body, best)
+}
+
+// hasISO2022JP reports whether b holds an escape sequence that switches
+// ISO-2022-JP to JIS X 0208 or JIS X 0212.
+func hasISO2022JP(b []byte) bool {
+	return bytes.Contains(b, []byte("\x1b$B")) || bytes.Contains(b, []byte("\x1b$@")) ||
+		bytes.Contains(b, []byte("\x1b$(D"))
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// utf8Evidence counts the multi-byte UTF-8 sequences in b and the bytes
+// that are not valid UTF-8.
+func utf8Evidence(b []byte) (valid, invalid int) {
+	for len(b) > 0 {
+		if b[0] < 0x80 {
+			b = b[1:]
+			continue
+		}
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n == 1 {
+			invalid++
+		} else {
+			valid++
+		}
+		b = b[n:]
+	}
+	return valid, invalid
+}
+
+// decoded is a body decoded with one charset, and how well it fit.
+type decoded struct {
+	text []byte
+	name string
+	bad  int // U+FFFD the decoder had to write
+	kana int // hiragana and full-width katakana: Japanese text has many
+}
+
+func decodeWith(enc encoding.Encoding, name string, b []byte) decoded {
+	d := decoded{text: transform(enc, b), name: name}
+	for _, r := range string(d.text) {
+		switch {
+		case r == utf8.RuneError:
+			d.bad++
+		case 0x3041 <= r && r <= 0x30FC:
+			d.kana++
+		}
+	}
+	return d
+}
+
+// detectJapanese decodes b as Shift_JIS and as EUC-JP and returns the
+// better fit: fewer errors, then more kana.
+func detectJapanese(b []byte) decoded {
+	sjis := decodeWith(japanese.ShiftJIS, "shift_jis", b)
+	euc := decodeWith(japanese.EUCJP, "euc-jp", b)
+	if euc.bad < sjis.bad || euc.bad == sjis.bad && euc.kana > sjis.kana {
+		return euc
+	}
+	return sjis
 }
 
 // sniffUnicode recognizes UTF-8, UTF-16 and UTF-32 by their byte order mark
@@ -166,40 +275,17 @@ func multiByte(label string) bool {
 	return enc != nil && name != "replacement" && !singleByte(name) && !strings.HasPrefix(name, "utf-")
 }
 
-// hasMultiByteUTF8 reports whether b is valid UTF-8 that is not plain ASCII.
-// Text in a single-byte charset almost never is.
-func hasMultiByteUTF8(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 {
-			return utf8.Valid(b)
-		}
+// guess decodes a body whose labels, if any, the bytes do not fit:
+// Shift_JIS or EUC-JP where one decodes without an error, else the
+// declared multi-byte charset that fit best (declared, if only nearly
+// fitting, when its errors are under 1% of the text), else windows-1252, as
+// browsers do.
+func guess(b []byte, declared *decoded) ([]byte, string) {
+	if d := detectJapanese(b); d.bad == 0 {
+		return d.text, d.name
 	}
-	return false
-}
-
-// guess decodes a body that names no charset: ISO-2022-JP by its escape
-// sequences, UTF-8 when valid, else the Japanese multi-byte charset that
-// decodes with the fewest errors, else windows-1252, as browsers do.
-func guess(b []byte) ([]byte, string) {
-	if bytes.Contains(b, []byte("\x1b$B")) || bytes.Contains(b, []byte("\x1b$@")) {
-		return transform(japanese.ISO2022JP, b), "iso-2022-jp"
-	}
-	if utf8.Valid(b) {
-		return b, "utf-8"
-	}
-	best, bestName, bestBad := []byte(nil), "", -1
-	for _, c := range []struct {
-		enc  encoding.Encoding
-		name string
-	}{{japanese.ShiftJIS, "shift_jis"}, {japanese.EUCJP, "euc-jp"}} {
-		out := transform(c.enc, b)
-		bad := bytes.Count(out, []byte("\uFFFD"))
-		if bestBad < 0 || bad < bestBad {
-			best, bestName, bestBad = out, c.name, bad
-		}
-	}
-	if bestBad == 0 {
-		return best, bestName
+	if declared != nil && declared.bad*100 < utf8.RuneCount(declared.text) {
+		return declared.text, declared.name
 	}
 	enc, name := charset.Lookup("windows-1252")
 	return transform(enc, b), name

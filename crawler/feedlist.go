@@ -20,14 +20,27 @@ import (
 const maxLineLen = 64 << 10
 
 // langTag matches a language written after a feed's URL and name: "ja",
-// "en", "ja-JP".
+// "en", "ja-JP". Only a known language (see knownLang) is taken for one.
 var langTag = regexp.MustCompile(`^[a-z]{2}(-[A-Za-z]{2,4})?$`)
+
+// knownLang reports whether tag is a language tag of a language vplanet
+// tells posts apart by (Japanese, English: what lang: filters and the
+// analysis know), and returns its primary subtag. Any other last word of a
+// line, two letters or not, is part of the blog's name: "Notes on it",
+// "Blog de" keep their last word.
+func knownLang(tag string) (string, bool) {
+	if !langTag.MatchString(tag) {
+		return "", false
+	}
+	primary, _, _ := strings.Cut(strings.ToLower(tag), "-")
+	return primary, primary == "ja" || primary == "en"
+}
 
 // ReadFeedList parses feeds.txt: one URL per line, optional name and language after it,
 // `#` comments; errors name the line.
 //
 // A line reads "URL [name…] [lang]": the name may contain spaces, and a last
-// word that looks like a language tag ("ja", "en", "ja-JP") is the language.
+// word that is a known language tag ("ja", "en", "ja-JP") is the language.
 // A `#` at the start of a line or after a space starts a comment. Only http
 // and https URLs are accepted, and a URL listed twice is an error.
 func ReadFeedList(r io.Reader) ([]vplanet.FeedSource, error) {
@@ -132,10 +145,12 @@ func parseFeedLine(b []byte) (src vplanet.FeedSource, ok bool, err error) {
 	u.Host = strings.ToLower(u.Host)
 	src.URL = u.String()
 	rest := fields[1:]
-	if len(rest) > 0 && langTag.MatchString(rest[len(rest)-1]) {
+	if len(rest) > 0 {
 		// Posts carry the primary language only: "ja-JP" is "ja".
-		src.Lang, _, _ = strings.Cut(strings.ToLower(rest[len(rest)-1]), "-")
-		rest = rest[:len(rest)-1]
+		if lang, ok := knownLang(rest[len(rest)-1]); ok {
+			src.Lang = lang
+			rest = rest[:len(rest)-1]
+		}
 	}
 	src.Name = strings.Join(rest, " ")
 	return src, true, nil

@@ -19,6 +19,9 @@ func TestReadFeedList(t *testing.T) {
 		"https://blog.example.com/#top\tMy Blog With Spaces\n" +
 		"HTTPS://WWW.Example.ORG/Feed\n" +
 		"http://jp.example/ Japanese Blog ja-JP\r\n" +
+		"https://notes.example/feed Notes on it\n" +
+		"https://blog.example.net/feed Le blog de\n" +
+		"https://lab.example/feed Lab by Jo en\n" +
 		"   # indented comment\n"
 	got, err := ReadFeedList(strings.NewReader(in))
 	if err != nil {
@@ -30,6 +33,11 @@ func TestReadFeedList(t *testing.T) {
 		{URL: "https://blog.example.com/#top", Name: "My Blog With Spaces", Line: 5},
 		{URL: "https://www.example.org/Feed", Line: 6},
 		{URL: "http://jp.example/", Name: "Japanese Blog", Lang: "ja", Line: 7},
+		// Two-letter words that are not a language vplanet knows stay in
+		// the name.
+		{URL: "https://notes.example/feed", Name: "Notes on it", Line: 8},
+		{URL: "https://blog.example.net/feed", Name: "Le blog de", Line: 9},
+		{URL: "https://lab.example/feed", Name: "Lab by Jo", Lang: "en", Line: 10},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", got, want)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -22,14 +23,23 @@ import (
 // maxRedirects is how many redirects one fetch follows.
 const maxRedirects = 5
 
-// newClient returns the crawler's own HTTP client: bounded connect, TLS and
-// header waits, gzip, and at most maxRedirects redirects, a loop being an
-// error. The whole-body timeout is the request's context.
-func newClient(timeout time.Duration, perHost int) *http.Client {
-	dialer := &net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second}
+// newClients returns the crawler's own HTTP clients: bounded connect, TLS
+// and header waits, gzip, and at most maxRedirects redirects, a loop being
+// an error. The whole-body timeout is the request's context. The guarded
+// client connects to addresses that public approves only (see guard); the
+// open one, for feeds listed at private addresses, anywhere. They share no
+// connections, so a connection made for a trusted feed is never reused by
+// another.
+func newClients(timeout time.Duration, perHost int, public func(netip.Addr) bool) (open, guarded *http.Client) {
+	dialer := net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second}
+	g := newGuard(dialer, public)
+	return newClient(timeout, perHost, dialer.DialContext), newClient(timeout, perHost, g.DialContext)
+}
+
+func newClient(timeout time.Duration, perHost int, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
 	tr := &http.Transport{
 		Proxy:                  http.ProxyFromEnvironment,
-		DialContext:            dialer.DialContext,
+		DialContext:            dial,
 		TLSHandshakeTimeout:    min(timeout, 10*time.Second),
 		ResponseHeaderTimeout:  timeout,
 		ExpectContinueTimeout:  time.Second,
@@ -71,7 +81,8 @@ type response struct {
 	RetryAfter   time.Time     // from a 429 or 503, else zero
 	MaxAge       time.Duration // how long the response may be cached (see cacheLifetime)
 	Body         []byte        // nil unless Status is 200; give it back with Crawler.done
-	held         int64         // room the body holds in the crawler's budget
+	held         int64         // room the body holds in budget
+	budget       *budget       // the budget the room is from
 }
 
 // httpError is an HTTP status that is not a success.
@@ -115,23 +126,33 @@ type request struct {
 	ETag         string // If-None-Match
 	LastModified string // If-Modified-Since
 	MaxBody      int64  // 0: the crawler's MaxBody
+	// Private lets the request connect to non-public addresses: it is on
+	// behalf of a feed feeds.txt lists at such an address.
+	Private bool
+	// Origin, when set, is the only origin (scheme, host, port) the request
+	// and each of its redirects may go to.
+	Origin string
+	// Page makes the body take its room from the budget of post pages and
+	// robots.txt files, which a feed's work fetches while it holds room in
+	// the parse budget (see Crawler.parsing).
+	Page bool
 }
 
 // fetch GETs a feed conditionally, reading at most maxBody bytes of the
 // body. A 200 or 304 returns a response; any other status returns an
 // *httpError; a failure to connect or read, an error. The caller gives the
 // body back with done as soon as it has parsed it.
-func (c *Crawler) fetch(ctx context.Context, rawURL, etag, lastModified string) (*response, error) {
-	return c.get(ctx, rawURL, request{Accept: feedAccept, ETag: etag, LastModified: lastModified})
+func (c *Crawler) fetch(ctx context.Context, rawURL, etag, lastModified string, private bool) (*response, error) {
+	return c.get(ctx, rawURL, request{Accept: feedAccept, ETag: etag, LastModified: lastModified, Private: private})
 }
 
 // done gives the room of resp's body back to the crawler's budget. It may
 // be called more than once, and with nil.
 func (c *Crawler) done(resp *response) {
-	if resp == nil {
+	if resp == nil || resp.budget == nil {
 		return
 	}
-	c.bodies.release(resp.held)
+	resp.budget.release(resp.held)
 	resp.held, resp.Body = 0, nil
 }
 
@@ -145,6 +166,23 @@ func (c *Crawler) get(ctx context.Context, rawURL string, o request) (*response,
 	if o.MaxBody <= 0 {
 		o.MaxBody = c.maxBody
 	}
+	client := c.guarded
+	if o.Private {
+		client = c.open
+	}
+	if o.Origin != "" {
+		if origin(rawURL) != o.Origin {
+			return nil, &otherOriginError{URL: rawURL, Origin: o.Origin}
+		}
+		bound := *client
+		bound.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if origin(req.URL.String()) != o.Origin {
+				return &otherOriginError{URL: req.URL.String(), Origin: o.Origin}
+			}
+			return checkRedirect(req, via)
+		}
+		client = &bound
+	}
 	// Waiting for the host is not the server's time: the timeout starts after.
 	release, err := c.hosts.acquire(ctx, u.Host)
 	if err != nil {
@@ -152,8 +190,50 @@ func (c *Crawler) get(ctx context.Context, rawURL string, o request) (*response,
 	}
 	defer release()
 
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+	// The timeout covers the server's time only: it stops while the body
+	// waits for room in the crawler's budget (see requestClock).
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	clock := startClock(c.timeout, func() { cancel(errTimedOut) })
+	defer clock.stop()
+	r, err := c.do(ctx, client, rawURL, o, clock)
+	if err != nil && errors.Is(context.Cause(ctx), errTimedOut) {
+		err = fmt.Errorf("%w: %w", errTimedOut, err)
+	}
+	return r, err
+}
+
+// errTimedOut is a request that took longer than the crawler's timeout.
+var errTimedOut = fmt.Errorf("request timed out: %w", context.DeadlineExceeded)
+
+// requestClock is a request's timeout, which can be paused.
+type requestClock struct {
+	t     *time.Timer
+	left  time.Duration
+	since time.Time
+}
+
+func startClock(d time.Duration, f func()) *requestClock {
+	return &requestClock{t: time.AfterFunc(d, f), left: d, since: time.Now()}
+}
+
+// pause stops the clock until resume is called. It is called from the
+// request's goroutine only.
+func (c *requestClock) pause() (resume func()) {
+	if c == nil || !c.t.Stop() {
+		return func() {} // no clock, or it has run out
+	}
+	c.left -= time.Since(c.since)
+	return func() {
+		c.since = time.Now()
+		c.t.Reset(max(c.left, 0))
+	}
+}
+
+func (c *requestClock) stop() { c.t.Stop() }
+
+// do makes the request of get.
+func (c *Crawler) do(ctx context.Context, client *http.Client, rawURL string, o request, clock *requestClock) (*response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("bad feed URL: %w", err)
@@ -167,7 +247,7 @@ func (c *Crawler) get(ctx context.Context, rawURL string, o request) (*response,
 		req.Header.Set("If-Modified-Since", o.LastModified)
 	}
 
-	resp, err := c.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -195,16 +275,20 @@ func (c *Crawler) get(ctx context.Context, rawURL string, o request) (*response,
 		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 		return nil, e
 	}
-	body, held, err := c.bodies.readBody(ctx, resp.Body, resp.ContentLength, o.MaxBody)
+	bodies := c.bodies
+	if o.Page {
+		bodies = c.pageBodies
+	}
+	body, held, err := bodies.readBody(ctx, resp.Body, resp.ContentLength, o.MaxBody, clock.pause)
 	if err != nil {
-		c.bodies.release(held)
+		bodies.release(held)
 		var tl *tooLargeError
 		if errors.As(err, &tl) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("reading the body: %w", err)
 	}
-	r.Body, r.held = body, held
+	r.Body, r.held, r.budget = body, held, bodies
 	return r, nil
 }
 
@@ -258,6 +342,8 @@ func describe(err error) string {
 		tl   *tooLargeError
 		hp   *htmlPageError
 		re   *redirectError
+		pa   *privateAddrError
+		oo   *otherOriginError
 		dns  *net.DNSError
 		cert *tls.CertificateVerificationError
 		ua   x509.UnknownAuthorityError
@@ -269,6 +355,10 @@ func describe(err error) string {
 		return oneLine(err.Error())
 	case errors.As(err, &re):
 		return re.Error()
+	case errors.As(err, &pa):
+		return pa.Error()
+	case errors.As(err, &oo):
+		return oo.Error()
 	case errors.As(err, &dns):
 		if dns.IsNotFound {
 			return "host not found: " + dns.Name + " does not exist in DNS"

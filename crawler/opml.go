@@ -83,8 +83,15 @@ func ReadOPML(r io.Reader) ([]vplanet.FeedSource, error) {
 				continue
 			}
 			src.Name = feedName(title)
-			if lang := strings.ToLower(attr("language")); langTag.MatchString(lang) {
-				src.Lang, _, _ = strings.Cut(lang, "-")
+			if lang, ok := knownLang(strings.ToLower(attr("language"))); ok {
+				src.Lang = lang
+			}
+			// What import-opml writes, feeds.txt must read back: a line
+			// over its limit would stop serve from starting.
+			if line := FormatFeedLine(src); len(line) > maxLineLen {
+				bad = append(bad, fmt.Errorf("outline %q: its xmlUrl is %d bytes, and feeds.txt takes lines of at most %d bytes",
+					truncateRunes(src.Name, 80), len(src.URL), maxLineLen))
+				continue
 			}
 			if key := strings.ToLower(src.URL); !seen[key] {
 				seen[key] = true
@@ -105,27 +112,37 @@ func ReadOPML(r io.Reader) ([]vplanet.FeedSource, error) {
 	return srcs, nil
 }
 
+// maxNameRunes bounds a feed's name taken from an OPML title.
+const maxNameRunes = 200
+
 // feedName makes a title safe to write as a name in feeds.txt: one line, no
-// comment marker.
+// comment marker, no control or bidirectional formatting characters (which
+// make a name read backwards in a terminal or an editor: "\u202egnp.exe"
+// shows as "exe.png"), at most maxNameRunes characters.
 func feedName(title string) string {
-	fields := strings.Fields(title)
+	// Characters go first, so that none can hide a "#" from what follows.
+	var b strings.Builder
+	for _, r := range title {
+		if !dropped(r) && !bidiMark(r) {
+			b.WriteRune(r)
+		}
+	}
+	fields := strings.Fields(b.String())
 	for i, f := range fields {
 		if strings.HasPrefix(f, "#") {
 			fields[i] = "＃" + f[1:]
 		}
 	}
-	name := strings.Join(fields, " ")
-	var b strings.Builder
-	for _, r := range name {
-		if r >= 0x20 && r != 0x7f {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
+	return strings.TrimSpace(truncateRunes(strings.Join(fields, " "), maxNameRunes))
 }
 
+// bidiMark reports whether r is an invisible mark that sets the direction
+// of the text around it: LRM, RLM, ALM (dropped handles the overrides and
+// isolates).
+func bidiMark(r rune) bool { return r == 0x200e || r == 0x200f || r == 0x061c }
+
 // FormatFeedLine writes src as a line of feeds.txt that ReadFeedList reads
-// back as src. (A name whose last word looks like a language code, such as
+// back as src. (A name whose last word is a known language code, such as
 // "Notes en", reads back as that language.)
 func FormatFeedLine(src vplanet.FeedSource) string {
 	line := src.URL

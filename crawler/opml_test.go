@@ -95,6 +95,7 @@ func FuzzReadOPML(f *testing.F) {
 	f.Add(`<opml><body><outline text="a b" xmlUrl="http://a.example/feed" language="ja"/></body></opml>`)
 	f.Add(`<?xml version="1.0" encoding="Shift_JIS"?><opml><body><outline text="x" xmlUrl="https://b.example/rss"/></body></opml>`)
 	f.Add(`<opml><body><outline title="#x&amp;y" xmlUrl="http://c.example/?a=1&amp;b=2"/></body></opml>`)
+	f.Add("<opml><body><outline title=\"x \u202e#y\" xmlUrl=\"http://d.example/feed\"/></body></opml>")
 	f.Fuzz(func(t *testing.T, s string) {
 		srcs, _ := ReadOPML(strings.NewReader(s))
 		for _, src := range srcs {
@@ -106,6 +107,47 @@ func FuzzReadOPML(f *testing.F) {
 			if back[0].URL != src.URL {
 				t.Fatalf("URL %q written as %q reads back as %q", src.URL, line, back[0].URL)
 			}
+			// A name whose last word is a language code reads back as that
+			// language (see FormatFeedLine); any other name reads back whole.
+			if back[0].Lang == src.Lang && back[0].Name != src.Name {
+				t.Fatalf("name %q written as %q reads back as %q", src.Name, line, back[0].Name)
+			}
 		}
 	})
+}
+
+// TestReadOPMLRefusesWhatFeedsTxtWould reads an export, as Feedly writes
+// one, with an outline whose xmlUrl (70 KB) no line of feeds.txt may hold
+// and a title full of bidirectional controls. What ReadOPML returns,
+// written with FormatFeedLine, must read back with ReadFeedList.
+func TestReadOPMLRefusesWhatFeedsTxtWould(t *testing.T) {
+	opml := strings.Replace(string(mustRead(t, "opml/feedly-hostile.opml")), "LONGQUERY", strings.Repeat("a", 70_000), 1)
+	opml = strings.ReplaceAll(opml, "LONGTITLE", strings.Repeat("長", 10_000))
+	srcs, err := ReadOPML(strings.NewReader(opml))
+	if err == nil || !strings.Contains(err.Error(), "1 outlines skipped") || !strings.Contains(err.Error(), "feeds.txt takes lines of at most 65536 bytes") {
+		t.Errorf("error = %v, want the long outline skipped with a message naming feeds.txt's limit", err)
+	}
+	t.Log(err)
+	if len(err.Error()) > 1000 {
+		t.Errorf("the error is %d bytes long; it should not repeat the URL", len(err.Error()))
+	}
+	want := []vplanet.FeedSource{
+		{URL: "https://www.yellow-bricks.com/feed/", Name: "Yellow Bricks"},
+		{URL: "https://vhoge.hateblo.jp/feed", Name: "vHoge gnp.exe isolated marked"},
+		{URL: "https://long.example/feed", Name: strings.Repeat("長", maxNameRunes-1) + "…"},
+	}
+	for i := range srcs {
+		srcs[i].Line = 0
+	}
+	if !reflect.DeepEqual(srcs, want) {
+		t.Errorf("ReadOPML =\n%+v\nwant\n%+v", srcs, want)
+	}
+	var lines strings.Builder
+	for _, src := range srcs {
+		lines.WriteString(FormatFeedLine(src) + "\n")
+	}
+	back, err := ReadFeedList(strings.NewReader(lines.String()))
+	if err != nil || len(back) != len(srcs) {
+		t.Errorf("feeds.txt written from the OPML reads back as %d feeds, error %v", len(back), err)
+	}
 }

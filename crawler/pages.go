@@ -46,12 +46,25 @@ type runState struct {
 
 // fetchPages replaces the text of the posts of p that carry only an
 // excerpt by the main text of their pages, where robots.txt allows it.
-// since is the feed's previous success. A page that cannot be fetched or
-// read leaves its post's excerpt, and is logged.
-func (c *Crawler) fetchPages(ctx context.Context, rs *runState, f *vplanet.Feed, p *parsed, since time.Time) {
+// since is the feed's previous success, fetchedFrom the URL the feed was
+// fetched from (after redirects), private whether feeds.txt lists the feed
+// at a non-public address. A page that cannot be fetched or read leaves its
+// post's excerpt, and is logged.
+//
+// Only pages on the origin (scheme, host and port) the feed was fetched
+// from are fetched, and every redirect must stay there: what a feed says
+// about itself (its channel link, its items' links) cannot send the crawler
+// to another host, or to another port of its own host, and what the page
+// says is stored and published. A feed served by a feed service (FeedBurner)
+// or from another host of the blog keeps its excerpts.
+func (c *Crawler) fetchPages(ctx context.Context, rs *runState, f *vplanet.Feed, p *parsed, since time.Time, fetchedFrom string, private bool) {
+	own := origin(fetchedFrom)
+	if own == "" {
+		return
+	}
 	var todo []*vplanet.Post
 	for _, post := range p.Posts {
-		if p.Excerpts[post.ID] && post.URL != "" && sameSite(post.URL, f.FetchURL(), f.SiteURL) {
+		if p.Excerpts[post.ID] && post.URL != "" && origin(post.URL) == own {
 			todo = append(todo, post)
 		}
 	}
@@ -68,7 +81,7 @@ func (c *Crawler) fetchPages(ctx context.Context, rs *runState, f *vplanet.Feed,
 		if ctx.Err() != nil {
 			return
 		}
-		text, err := c.pageText(ctx, rs, post.URL)
+		text, err := c.pageText(ctx, rs, post.URL, request{Accept: pageAccept, Private: private, Origin: own, Page: true})
 		if err != nil {
 			c.log.Info("post page not read; its excerpt is indexed", "feed", f.FetchURL(), "page", post.URL, "error", describe(err))
 			continue
@@ -79,31 +92,6 @@ func (c *Crawler) fetchPages(ctx context.Context, rs *runState, f *vplanet.Feed,
 		post.Text = text
 		post.Lang = postLang(post.Title, post.Text, f.Lang, p.Lang)
 	}
-}
-
-// sameSite reports whether a post's page is on its feed's own site: the
-// feed's host or the site's, "www." aside. A feed is trusted to point the
-// crawler at its own pages only; a link elsewhere (a hostile feed naming an
-// intranet address, a link blog) keeps its excerpt.
-func sameSite(page string, sites ...string) bool {
-	host := strings.TrimPrefix(hostname(page), "www.")
-	if host == "" {
-		return false
-	}
-	for _, s := range sites {
-		if h := strings.TrimPrefix(hostname(s), "www."); h == host {
-			return true
-		}
-	}
-	return false
-}
-
-func hostname(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return strings.ToLower(u.Hostname())
 }
 
 // changedPosts keeps the posts whose page is worth fetching: new or
@@ -158,17 +146,17 @@ func (e *notHTMLError) Error() string {
 	return fmt.Sprintf("the page is not HTML (%s)", e.contentType)
 }
 
-// pageText fetches a post's page, where robots.txt allows it, and returns
-// its main text.
-func (c *Crawler) pageText(ctx context.Context, rs *runState, pageURL string) (string, error) {
+// pageText fetches a post's page as o says, where robots.txt allows it,
+// and returns its main text.
+func (c *Crawler) pageText(ctx context.Context, rs *runState, pageURL string, o request) (string, error) {
 	u, err := url.Parse(pageURL)
 	if err != nil {
 		return "", err
 	}
-	if !c.robotsFor(ctx, rs.robots, u).allowed(u) {
+	if !c.robotsFor(ctx, rs.robots, u, o.Private).allowed(u) {
 		return "", &robotsError{pageURL}
 	}
-	resp, err := c.get(ctx, pageURL, request{Accept: pageAccept})
+	resp, err := c.get(ctx, pageURL, o)
 	if err != nil {
 		return "", err
 	}

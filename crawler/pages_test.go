@@ -294,25 +294,3 @@ func BenchmarkArticleText(b *testing.B) {
 		}
 	}
 }
-
-func TestSameSite(t *testing.T) {
-	tests := []struct {
-		page, feed, site string
-		want             bool
-	}{
-		{"https://blog.example.com/2017/09/post", "https://blog.example.com/feed", "", true},
-		{"https://www.example.com/post", "https://example.com/feed", "", true},
-		{"http://example.com:8080/post", "http://example.com/rss", "", true},
-		{"https://example.com/post", "https://feeds.example.net/x", "https://example.com/", true},
-		{"http://10.0.0.1/admin", "https://blog.example.com/feed", "https://blog.example.com/", false},
-		{"http://127.0.0.1/post", "https://blog.example.com/feed", "", false},
-		{"not a url", "https://blog.example.com/feed", "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.page, func(t *testing.T) {
-			if got := sameSite(tt.page, tt.feed, tt.site); got != tt.want {
-				t.Errorf("sameSite(%q, %q, %q) = %v, want %v", tt.page, tt.feed, tt.site, got, tt.want)
-			}
-		})
-	}
-}

@@ -83,6 +83,13 @@ func (n *normalizer) parse(body []byte, contentType, feedURL, lang string, now t
 		}
 	}()
 	text, _ := decode(body, contentType)
+	sh, err := scanShape(text)
+	if err != nil {
+		return nil, err
+	}
+	if sh.kept != nil {
+		text = sh.kept
+	}
 	base, _ := url.Parse(feedURL)
 	fp := gofeed.NewParser()
 	fp.RSSTranslator = ttlTranslator{}
@@ -99,7 +106,11 @@ func (n *normalizer) parse(body []byte, contentType, feedURL, lang string, now t
 		}
 		return nil, fmt.Errorf("malformed feed: %s", oneLine(err.Error()))
 	}
-	return n.normalize(f, base, lang, now), nil
+	p = n.normalize(f, base, lang, now)
+	if sh.kept != nil {
+		p.Dropped = max(p.Dropped, sh.items-maxItems)
+	}
+	return p, nil
 }
 
 // ttlKey is where ttlTranslator keeps an RSS channel's <ttl>.
@@ -469,26 +480,54 @@ func langCode(tag string) string {
 	return tag
 }
 
-// postLang decides a post's language: Japanese where its text has kana (the
-// script is clear), else the language feeds.txt gives, else the feed's
-// declaration, else English. Many Japanese blogs declare "en".
+// postLang decides a post's language by the script of its text where it
+// is clear, else by what feeds.txt gives, else by the feed's declaration,
+// else English. Kana make a post Japanese, whatever the feed declares (many
+// Japanese blogs declare "en"). No kana and mostly Latin letters make it
+// English even in a feed that feeds.txt or the feed marks Japanese:
+// Japanese vExperts write English posts too. A listed or declared language
+// other than Japanese is kept for Latin text (a French blog's posts are
+// not English).
 func postLang(title, text, listed, declared string) string {
 	if isJapanese(title) || isJapanese(text) {
 		return "ja"
 	}
-	switch {
-	case listed != "":
-		return listed
-	case declared != "":
-		return declared
+	lang := listed
+	if lang == "" {
+		lang = declared
 	}
-	return "en"
+	switch {
+	case lang == "":
+		return "en"
+	case lang == "ja" && isLatin(title+"\n"+text):
+		return "en"
+	}
+	return lang
 }
+
+// minLatin is how many Latin letters make a text's script clear: a title
+// of product names ("vSAN 8 U3") is not enough to call a post English.
+const minLatin = 20
 
 // isJapanese reports whether s has kana, and enough Japanese script that a
 // Japanese word quoted in English prose does not count.
 func isJapanese(s string) bool {
-	var kana, cjk, letters int
+	c := countScripts(s)
+	return c.kana > 0 && c.cjk*10 >= c.letters
+}
+
+// isLatin reports whether s has no kana and is mostly (80%) Latin letters,
+// at least minLatin of them.
+func isLatin(s string) bool {
+	c := countScripts(s)
+	return c.kana == 0 && c.latin >= minLatin && c.latin*10 >= c.letters*8
+}
+
+type scripts struct{ kana, cjk, latin, letters int }
+
+// countScripts counts the letters of the first 64 KiB of s by script.
+func countScripts(s string) scripts {
+	var c scripts
 	for i, r := range s {
 		if i > 64<<10 {
 			break
@@ -496,20 +535,24 @@ func isJapanese(s string) bool {
 		switch {
 		case r < 0x80:
 			if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' {
-				letters++
+				c.latin++
+				c.letters++
 			}
 		case 0x3040 <= r && r <= 0x30FF || 0x31F0 <= r && r <= 0x31FF || 0xFF66 <= r && r <= 0xFF9D:
-			kana++ // hiragana, katakana (with ー), half-width katakana
-			cjk++
-			letters++
+			c.kana++ // hiragana, katakana (with ー), half-width katakana
+			c.cjk++
+			c.letters++
 		case 0x4E00 <= r && r <= 0x9FFF || 0x3400 <= r && r <= 0x4DBF || 0xF900 <= r && r <= 0xFAFF || 0x20000 <= r && r <= 0x3FFFF:
-			cjk++
-			letters++
+			c.cjk++
+			c.letters++
+		case unicode.Is(unicode.Latin, r):
+			c.latin++ // é, ß, full-width Ａ
+			c.letters++
 		case unicode.IsLetter(r):
-			letters++
+			c.letters++
 		}
 	}
-	return kana > 0 && cjk*10 >= letters
+	return c
 }
 
 // cleanString removes invalid UTF-8 and control characters from a string

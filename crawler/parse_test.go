@@ -408,6 +408,12 @@ func TestPostLang(t *testing.T) {
 		{"declared", "English text", "", "de", "de"},
 		{"default", "English text", "", "", "en"},
 		{"a quoted word", "I learnt to say ありがとう in Tokyo, and many more English words follow here to make a long post about vSphere and vSAN and NSX.", "", "", "en"},
+		{"English in a blog listed Japanese", "I upgraded my nested VMware Cloud Foundation lab over a weekend.", "ja", "", "en"},
+		{"English in a blog declaring Japanese", "I upgraded my nested VMware Cloud Foundation lab over a weekend.", "", "ja", "en"},
+		{"English quoting a kanji word, listed Japanese", "The 重複排除 setting is what English docs call deduplication, and it is on by default.", "ja", "", "en"},
+		{"product names alone are not clear", "VCF 9.0 GA", "ja", "", "ja"},
+		{"kanji and Latin without kana are not clear", "vSAN 重複排除 圧縮 検証 環境 構築 手順 NSX", "ja", "", "ja"},
+		{"Latin text keeps another listed language", "Prévoir deux mille euros de matériel pour le laboratoire.", "fr", "", "fr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -415,6 +421,21 @@ func TestPostLang(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestLangHatenaMixed reads a Hatena blog's Atom feed, listed and declared
+// Japanese, whose author writes one post in English.
+func TestLangHatenaMixed(t *testing.T) {
+	p := parseFile(t, "hatena-mixed.atom", "application/atom+xml; charset=utf-8", "https://vhoge.hatenablog.jp/feed", "ja")
+	for _, tt := range []struct{ title, want string }{
+		{"Upgrading VCF 5.2 to 9.0 in my home lab", "en"},
+		{"vSAN ESA の拡張クラスタを組んでみた", "ja"},
+		{"VCF 9.0 GA", "ja"}, // too little text to tell: the listed language
+	} {
+		if got := postByTitle(t, p, tt.title).Lang; got != tt.want {
+			t.Errorf("%q: lang %q, want %q", tt.title, got, tt.want)
+		}
 	}
 }
 

@@ -156,7 +156,7 @@ func newRobotsCache() *robotsCache { return &robotsCache{hosts: map[string]*robo
 // robotsFor returns what the robots.txt of u's site allows: a missing file
 // (any 4xx) allows everything; a file that cannot be fetched (a 5xx, a
 // network error) allows nothing, as RFC 9309 asks.
-func (c *Crawler) robotsFor(ctx context.Context, cache *robotsCache, u *url.URL) *robots {
+func (c *Crawler) robotsFor(ctx context.Context, cache *robotsCache, u *url.URL, private bool) *robots {
 	key := strings.ToLower(u.Scheme + "://" + u.Host)
 	cache.mu.Lock()
 	e, ok := cache.hosts[key]
@@ -173,13 +173,13 @@ func (c *Crawler) robotsFor(ctx context.Context, cache *robotsCache, u *url.URL)
 			return &robots{none: true}
 		}
 	}
-	e.r = c.fetchRobots(ctx, key+"/robots.txt")
+	e.r = c.fetchRobots(ctx, key+"/robots.txt", private)
 	close(e.ready)
 	return e.r
 }
 
-func (c *Crawler) fetchRobots(ctx context.Context, robotsURL string) *robots {
-	resp, err := c.get(ctx, robotsURL, request{Accept: "text/plain, */*;q=0.5", MaxBody: maxRobots})
+func (c *Crawler) fetchRobots(ctx context.Context, robotsURL string, private bool) *robots {
+	resp, err := c.get(ctx, robotsURL, request{Accept: "text/plain, */*;q=0.5", MaxBody: maxRobots, Private: private, Page: true})
 	var he *httpError
 	switch {
 	case errors.As(err, &he) && he.Code >= 400 && he.Code < 500 && he.Code != http.StatusTooManyRequests:

@@ -30,10 +30,11 @@ func TestRhythm(t *testing.T) {
 		want  time.Duration
 	}{
 		{"hourly", every(10, time.Hour, 10*time.Minute), hints{}, time.Hour},
-		{"every 3 hours", every(10, 3*time.Hour, time.Hour), hints{}, 3 * time.Hour},
-		{"monthly", every(10, 30*24*time.Hour, 24*time.Hour), hints{}, 24 * time.Hour},
+		{"every 90 minutes", every(10, 90*time.Minute, 30*time.Minute), hints{}, 90 * time.Minute},
+		{"monthly", every(10, 30*24*time.Hour, 24*time.Hour), hints{}, maxRhythm},
 		{"every minute, clamped", every(10, time.Minute, 0), hints{}, 15 * time.Minute},
-		{"hourly once, silent for 10 hours", every(10, time.Hour, 10*time.Hour), hints{}, 5 * time.Hour},
+		{"every 15 minutes once, silent for 2 hours", every(10, 15*time.Minute, 2*time.Hour), hints{}, time.Hour},
+		{"silent for a year: the bound", every(10, time.Hour, 365*24*time.Hour), hints{}, maxRhythm},
 		{"only the newest 10 count", append(every(10, time.Hour, 0), now.Add(-365*24*time.Hour)), hints{}, time.Hour},
 		{"undated posts ignored", append(every(5, 2*time.Hour, 0), time.Time{}, time.Time{}), hints{}, 2 * time.Hour},
 		{"order does not matter", []time.Time{now.Add(-3 * time.Hour), now, now.Add(-time.Hour), now.Add(-2 * time.Hour)}, hints{}, time.Hour},
@@ -41,10 +42,11 @@ func TestRhythm(t *testing.T) {
 		{"one date: the fallback", every(1, 0, time.Hour), hints{}, 30 * time.Minute},
 		{"one date twice: the fallback", []time.Time{now, now}, hints{}, 30 * time.Minute},
 		{"TTL lengthens", every(10, time.Hour, 0), hints{TTL: 2 * time.Hour}, 2 * time.Hour},
-		{"TTL never shortens", every(10, 6*time.Hour, 0), hints{TTL: time.Hour}, 6 * time.Hour},
-		{"syndication period", nil, hints{Syndication: 12 * time.Hour}, 12 * time.Hour},
+		{"TTL never shortens", every(10, 100*time.Minute, 0), hints{TTL: time.Hour}, 100 * time.Minute},
+		{"syndication period", nil, hints{Syndication: 90 * time.Minute}, 90 * time.Minute},
+		{"a daily syndication period: the bound", nil, hints{Syndication: 24 * time.Hour}, maxRhythm},
 		{"max-age", every(10, time.Hour, 0), hints{MaxAge: 90 * time.Minute}, 90 * time.Minute},
-		{"max-age over a day, clamped", every(10, time.Hour, 0), hints{MaxAge: 7 * 24 * time.Hour}, 24 * time.Hour},
+		{"max-age over the bound, clamped", every(10, time.Hour, 0), hints{MaxAge: 7 * 24 * time.Hour}, maxRhythm},
 		{"rounded to 5 minutes", every(10, 61*time.Minute, 0), hints{}, 60 * time.Minute},
 	}
 	for _, tt := range tests {
@@ -165,7 +167,7 @@ func TestRunRhythm(t *testing.T) {
 		fmt.Fprint(w, rhythmFeed("monthly", 30*24*time.Hour))
 	})
 	mux.HandleFunc("/cached", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=10800")
+		w.Header().Set("Cache-Control", "max-age=6600")
 		fmt.Fprint(w, rhythmFeed("cached", time.Hour))
 	})
 	mux.HandleFunc("/undated", func(w http.ResponseWriter, r *http.Request) {
@@ -183,8 +185,8 @@ func TestRunRhythm(t *testing.T) {
 	}
 	want := map[string]time.Duration{
 		"/hourly":  time.Hour,
-		"/monthly": 24 * time.Hour,
-		"/cached":  3 * time.Hour,
+		"/monthly": maxRhythm,
+		"/cached":  110 * time.Minute,
 		"/undated": 30 * time.Minute, // Options.Interval's default
 	}
 	check := func(run string) {

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/xml"
 	"net/http"
+	"net/url"
 	"time"
 
 	"vplanet"
@@ -23,9 +24,11 @@ func (s *server) handleBlogs() http.Handler {
 type blogView struct {
 	Feed  *vplanet.Feed
 	Posts []postView
+	Pager pager
 }
 
-// handleBlog answers GET /blogs/{id}: one blog's state and recent posts.
+// handleBlog answers GET /blogs/{id}?page=: one blog's state and its
+// posts, newest first, a page at a time.
 func (s *server) handleBlog() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, err := s.st.FindFeed(r.Context(), r.PathValue("id"))
@@ -33,15 +36,19 @@ func (s *server) handleBlog() http.Handler {
 			s.writeHTMLError(w, r, err)
 			return
 		}
-		posts, err := s.st.RecentPosts(r.Context(), vplanet.PostFilter{FeedID: f.ID, Limit: 30})
+		pg, err := intParam(r.URL.Query(), "page", 1, 1, maxOffset/listSize+1)
 		if err != nil {
 			s.writeHTMLError(w, r, err)
 			return
 		}
 		v := &blogView{Feed: f}
 		hl := hlParam(r)
-		for _, p := range posts {
-			v.Posts = append(v.Posts, s.postView(p, nil, hl))
+		v.Posts, v.Pager, err = s.newest(r, f.Slug, pg, func(pg int) string {
+			return (&page{HL: hl}).URL("/blogs/"+url.PathEscape(f.Slug), "page", pageNumber(pg))
+		})
+		if err != nil {
+			s.writeHTMLError(w, r, err)
+			return
 		}
 		s.render(w, r, http.StatusOK, "blog", v)
 	})
@@ -91,9 +98,19 @@ func optTime(t time.Time) *time.Time {
 }
 
 // handleAPIFeeds answers GET /api/feeds: every feed the store knows,
-// removed ones included, for `vplanet feeds --json`.
+// removed ones included, for `vplanet feeds --json`. Its last_error is the
+// kind of problem (see problem) unless the request carries the operator's
+// token, which shows the error itself.
 func (s *server) handleAPIFeeds() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		owner := false
+		if r.Header.Get("Authorization") != "" {
+			if err := s.authorize(r); err != nil {
+				s.writeJSONError(w, r, err)
+				return
+			}
+			owner = true
+		}
 		feeds, err := s.st.FindFeeds(r.Context(), vplanet.FeedFilter{})
 		if err != nil {
 			s.writeJSONError(w, r, err)
@@ -109,15 +126,21 @@ func (s *server) handleAPIFeeds() http.Handler {
 				Name:        f.DisplayName(),
 				Lang:        f.Lang,
 				Status:      f.Status,
-				LastError:   f.LastError,
+				LastError:   problemWords[problem(f)],
 				LastSuccess: optTime(f.LastSuccess),
 				LastAttempt: optTime(f.LastAttempt),
 				NextAttempt: optTime(f.NextAttempt),
 				Redirect:    f.Redirect,
 				PostCount:   f.PostCount,
 			})
+			if owner {
+				out[len(out)-1].LastError = f.LastError
+			} else {
+				out[len(out)-1].Redirect = ""
+			}
 		}
 		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Vary", "Authorization")
 		writeJSON(w, r, http.StatusOK, out)
 	})
 }
@@ -141,7 +164,12 @@ type opmlEntry struct {
 	Lang    string `xml:"language,attr,omitempty"`
 }
 
-// handleOPML answers GET /blogs.opml: every listed blog, for feed readers.
+// handleOPML answers GET /blogs.opml: the listed blogs whose feeds work,
+// for feed readers to import; ?all=1 adds those that fail or have not been
+// fetched yet. A reader subscribes to every line, so a dead feed there is
+// a broken subscription: a feed is live when its last fetch succeeded.
+// The feed's URL is where it was found (after autodiscovery and permanent
+// redirects), and its title is the blog's name, never its URL.
 func (s *server) handleOPML() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		feeds, err := s.st.FindFeeds(r.Context(), vplanet.FeedFilter{Active: true})
@@ -149,10 +177,21 @@ func (s *server) handleOPML() http.Handler {
 			s.writeHTMLError(w, r, err)
 			return
 		}
+		all := r.URL.Query().Get("all") == "1"
 		doc := opmlDoc{Version: "2.0", Title: "vplanet blogs"}
 		for _, f := range feeds {
+			if !all && (f.Status != vplanet.StatusOK || f.LastSuccess.IsZero()) {
+				continue
+			}
+			title := f.DisplayName()
+			if title == f.URL {
+				// No name and no title: the host reads better than a URL.
+				if u, err := url.Parse(f.FetchURL()); err == nil && u.Host != "" {
+					title = u.Host
+				}
+			}
 			doc.Body = append(doc.Body, opmlEntry{
-				Type: "rss", Text: f.DisplayName(), Title: f.DisplayName(),
+				Type: "rss", Text: title, Title: title,
 				XMLURL: f.FetchURL(), HTMLURL: f.SiteURL, Lang: f.Lang,
 			})
 		}
@@ -205,6 +244,7 @@ func (s *server) handleOpenSearch() http.Handler {
 				{Type: "text/html", Template: base + "search?q={searchTerms}"},
 				{Type: "application/atom+xml", Template: base + "feed.atom?q={searchTerms}"},
 				{Type: "application/json", Template: base + "api/search?q={searchTerms}"},
+				{Type: "application/x-suggestions+json", Template: base + "suggest?q={searchTerms}"},
 				{Type: "application/opensearchdescription+xml", Rel: "self", Template: base + "opensearch.xml"},
 			},
 		}
@@ -215,6 +255,7 @@ func (s *server) handleOpenSearch() http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/opensearchdescription+xml; charset=utf-8")
 		w.Header().Set("Cache-Control", "public, max-age=86400")
+		s.forwardedVary(w.Header())
 		w.Write(body)
 	})
 }

@@ -20,13 +20,18 @@ import (
 	"vplanet"
 )
 
-// TestBrowser drives a real headless Chromium through the search page the
-// way a person would: open /, type VCHA, press Enter, see the Japanese post
-// with a marked snippet, follow a facet, page forward. It saves screenshots
-// at desktop and phone widths (go test -artifacts keeps them). It speaks the
-// DevTools protocol itself over x/net/websocket, so it needs no browser
-// automation library; it is skipped when no Chromium is installed
-// (Debian: apt-get install chromium; or set VPLANET_CHROMIUM).
+// TestBrowser drives a real headless Chromium through the pages the way a
+// person would. First without JavaScript: open /, type VCHA, press Enter,
+// see the Japanese post with a marked snippet, page forward, follow a facet
+// and take it back, page through the home page. Then with JavaScript:
+// results and suggestions come as one types, without pressing Enter. Then
+// axe-core checks every kind of page, in both languages, for WCAG 2.1 A
+// and AA violations. It saves screenshots at desktop and phone widths (go
+// test -artifacts keeps them). It speaks the DevTools protocol itself over
+// x/net/websocket, so it needs no browser automation library; it is skipped
+// when no Chromium is installed (Debian: apt-get install chromium; or set
+// VPLANET_CHROMIUM), and its accessibility part when axe-core is not
+// found (npm install -g axe-core, or set VPLANET_AXE to axe.min.js).
 func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
@@ -35,8 +40,8 @@ func TestBrowser(t *testing.T) {
 	if bin == "" {
 		t.Skip("chromium not found: apt-get install chromium, or set VPLANET_CHROMIUM")
 	}
-	e := newEnv(t, Config{}) // pages link relatively; the base URL only matters to feeds
-	var more []*vplanet.Post
+	e := newEnv(t, Config{Glossary: [][]string{{"VCHA", "vCenter HA"}}})
+	var more, other []*vplanet.Post
 	for i := range 12 {
 		more = append(more, &vplanet.Post{
 			ID: fmt.Sprintf("more-%02d", i), URL: fmt.Sprintf("https://blog.example.com/more/%d", i),
@@ -44,21 +49,50 @@ func TestBrowser(t *testing.T) {
 			Published: time.Date(2019, 3, 1+i, 0, 0, 0, 0, time.UTC), Lang: "en", Hash: strconv.Itoa(i),
 		})
 	}
-	e.save(t, map[string][]*vplanet.Post{enBlog: more})
+	for i := range 20 {
+		other = append(other, &vplanet.Post{
+			ID: fmt.Sprintf("other-%02d", i), URL: fmt.Sprintf("https://blog.example.jp/other/%d", i),
+			Title: fmt.Sprintf("ストレージの話 その %d", i+1), Text: "vSAN の重複排除について。",
+			Published: time.Date(2016, 1, 1+i, 0, 0, 0, 0, time.UTC), Lang: "ja", Hash: strconv.Itoa(i),
+		})
+	}
+	e.save(t, map[string][]*vplanet.Post{enBlog: more, jaBlog: other})
 	e.catchUp(t)
 	ts := httptest.NewServer(e.h)
 	defer ts.Close()
 
 	b := startBrowser(t, bin)
 	shots := t.ArtifactDir()
+	loaded := func(extra string) {
+		t.Helper()
+		b.waitFor(`document.readyState === "complete" && !!document.querySelector("#q")` + extra)
+	}
 
+	// Without JavaScript.
+	b.call("Emulation.setScriptExecutionDisabled", map[string]any{"value": true})
 	b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false})
 	b.call("Page.navigate", map[string]any{"url": ts.URL + "/"})
-	b.waitFor(`document.readyState === "complete" && !!document.querySelector("#q")`)
+	loaded("")
 
 	// CSS is allowed by the CSP and applied.
 	if got := b.eval(`getComputedStyle(document.body).maxWidth`); got != "1152px" {
 		t.Errorf("stylesheet not applied: body max-width %v, want 1152px", got)
+	}
+	if got := b.eval(`Array.from(document.scripts).map(s => s.getAttribute("src") + ":" + s.text.trim().length).join()`); got != "/static/search.js:0" {
+		t.Errorf("scripts: got %v, want only the site's own file", got)
+	}
+
+	// The home page pages through every post: 36, thirty a page.
+	if n := b.eval(`document.querySelectorAll("li.post").length`); n != float64(30) {
+		t.Errorf("home page 1 has %v posts, want 30", n)
+	}
+	b.eval(`document.querySelector('a[rel="next"]').click()`)
+	loaded(` && location.search.includes("page=2")`)
+	if n := b.eval(`document.querySelectorAll("li.post").length`); n != float64(6) {
+		t.Errorf("home page 2 has %v posts, want 6", n)
+	}
+	if got := b.eval(`document.querySelector('link[rel="prev"]').getAttribute("href")`); got != "/" {
+		t.Errorf("home page 2's rel=prev: got %v, want /", got)
 	}
 
 	// Type and submit with the keyboard.
@@ -68,23 +102,26 @@ func TestBrowser(t *testing.T) {
 		b.call("Input.dispatchKeyEvent", map[string]any{"type": typ, "key": "Enter", "code": "Enter",
 			"windowsVirtualKeyCode": 13, "nativeVirtualKeyCode": 13, "text": "\r"})
 	}
-	b.waitFor(`location.pathname === "/search" && document.readyState === "complete" && !!document.querySelector(".summary")`)
+	loaded(` && location.pathname === "/search" && !!document.querySelector(".summary")`)
 
 	if n := b.eval(`document.querySelectorAll('li.post mark').length`); n == float64(0) {
 		t.Error("no <mark> in the results")
 	}
-	if n := b.eval(`document.querySelectorAll("script").length`); n != float64(0) {
-		t.Errorf("page has %v script elements, want none", n)
+	if got := b.eval(`document.querySelector("link[rel=alternate]").getAttribute("href")`); got != "/feed.atom?q=VCHA" {
+		t.Errorf("first alternate: got %v, want the search's own feed", got)
 	}
 	b.screenshot(filepath.Join(shots, "results-desktop.png"))
 
-	// Phone width: no sideways scrolling.
+	// Phone width: no sideways scrolling, facets above the results.
 	b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true})
 	b.call("Page.reload", nil)
-	b.waitFor(`document.readyState === "complete" && !!document.querySelector(".summary")`)
+	loaded(` && !!document.querySelector(".summary")`)
 	if got := b.eval(`document.documentElement.scrollWidth <= window.innerWidth`); got != true {
 		t.Errorf("page scrolls sideways at phone width (scrollWidth %v, innerWidth %v)",
 			b.eval(`document.documentElement.scrollWidth`), b.eval(`window.innerWidth`))
+	}
+	if got := b.eval(`document.querySelector(".facets").getBoundingClientRect().bottom <= document.querySelector("li.post").getBoundingClientRect().top`); got != true {
+		t.Error("at phone width the facets are not above the results")
 	}
 	b.screenshot(filepath.Join(shots, "results-phone.png"))
 
@@ -96,11 +133,21 @@ func TestBrowser(t *testing.T) {
 	}
 	b.screenshot(filepath.Join(shots, "results-phone-dark.png"))
 	b.call("Emulation.setEmulatedMedia", map[string]any{"features": []map[string]string{{"name": "prefers-color-scheme", "value": "light"}}})
+
+	// /blogs on a phone: every column on screen, nothing to scroll sideways.
+	b.call("Page.navigate", map[string]any{"url": ts.URL + "/blogs"})
+	loaded("")
+	if got := b.eval(`document.documentElement.scrollWidth <= window.innerWidth && Array.from(document.querySelectorAll("table.blogs td")).every(td => td.getBoundingClientRect().right <= window.innerWidth)`); got != true {
+		t.Error("/blogs at phone width: a column is off screen")
+	}
+	b.screenshot(filepath.Join(shots, "blogs-phone.png"))
 	b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false})
+	b.call("Page.navigate", map[string]any{"url": ts.URL + "/search?q=VCHA"})
+	loaded(` && !!document.querySelector(".summary")`)
 
 	// Page forward: 14 posts match, ten a page.
 	b.eval(`document.querySelector('a[rel="next"]').click()`)
-	b.waitFor(`location.search.includes("page=2") && document.readyState === "complete" && !!document.querySelector(".summary")`)
+	loaded(` && location.search.includes("page=2") && !!document.querySelector(".summary")`)
 	if n := b.eval(`document.querySelectorAll("li.post").length`); n != float64(4) {
 		t.Errorf("page 2 has %v hits, want 4", n)
 	}
@@ -115,9 +162,9 @@ func TestBrowser(t *testing.T) {
 	}
 	b.screenshot(filepath.Join(shots, "results-page2-desktop.png"))
 
-	// Follow the Japanese language facet.
+	// Follow the Japanese language facet, then take it back.
 	b.eval(`document.querySelector('.facets a[href*="lang%3Aja"]').click()`)
-	b.waitFor(`location.search.includes("lang%3Aja") && document.readyState === "complete" && !!document.querySelector(".summary")`)
+	loaded(` && location.search.includes("lang%3Aja") && !!document.querySelector(".summary")`)
 	if got := b.eval(`Array.from(document.querySelectorAll("li.post .lang")).every(s => s.textContent === "ja")`); got != true {
 		t.Error("language facet left non-Japanese hits")
 	}
@@ -125,6 +172,83 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("lang:ja hits: got %v, want 1", n)
 	}
 	b.screenshot(filepath.Join(shots, "facet-desktop.png"))
+	b.eval(`document.querySelector('.facets a.remove').click()`)
+	loaded(` && !location.search.includes("lang") && !!document.querySelector(".summary")`)
+	if got := b.eval(`document.querySelector("#q").value + " " + document.querySelectorAll("li.post").length`); got != "VCHA 10" {
+		t.Errorf("after removing the facet: got %q, want the query VCHA and a full page", got)
+	}
+
+	// With JavaScript: results and suggestions as one types.
+	b.call("Emulation.setScriptExecutionDisabled", map[string]any{"value": false})
+	b.call("Page.navigate", map[string]any{"url": ts.URL + "/?hl=ja"})
+	loaded(` && !!document.querySelector("#q[list]")`)
+	b.eval(`document.querySelector("#q").focus()`)
+	for _, s := range []string{"v", "C", "H", "A"} {
+		b.call("Input.insertText", map[string]any{"text": s})
+	}
+	b.waitFor(`document.querySelector("main").dataset.live === "vCHA" && document.querySelectorAll("li.post").length === 10`)
+	if got := b.eval(`location.pathname + location.search`); got != "/search?q=vCHA&hl=ja" {
+		t.Errorf("address after typing: got %v, want the search's", got)
+	}
+	if got := b.eval(`document.documentElement.lang + " " + document.querySelector(".summary p").textContent.includes("件")`); got != "ja true" {
+		t.Errorf("live results not in Japanese: %v", got)
+	}
+	b.waitFor(`document.querySelectorAll("#q-suggestions option").length > 0`)
+	if got := b.eval(`Array.from(document.querySelectorAll("#q-suggestions option")).map(o => o.value).join("|")`); !strings.Contains(got.(string), "VCHA notes") {
+		t.Errorf("suggestions: got %q, want post titles", got)
+	}
+	b.screenshot(filepath.Join(shots, "live-results-ja.png"))
+
+	// Accessibility: no WCAG 2.1 A or AA violation on any kind of page.
+	axe := findAxe()
+	if axe == "" {
+		t.Log("axe-core not found (npm install -g axe-core, or set VPLANET_AXE): accessibility not checked")
+		return
+	}
+	src, err := os.ReadFile(axe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slug := e.feeds[jaBlog].Slug
+	for _, path := range []string{"/", "/?page=2", "/search?q=VCHA", "/search?q=VCHA+lang:ja", "/search?q=zzyzx", "/search?q=%22open",
+		"/search?q=", "/blogs", "/blogs/" + slug, "/subscribe", "/no/such/page"} {
+		for _, hl := range []string{"en", "ja"} {
+			u := ts.URL + path
+			if strings.Contains(u, "?") {
+				u += "&hl=" + hl
+			} else {
+				u += "?hl=" + hl
+			}
+			b.call("Page.navigate", map[string]any{"url": u})
+			loaded("")
+			b.eval(string(src))
+			got := b.evalAsync(`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+				.then(r => ({passes: r.passes.length, violations: r.violations.map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", "))}))`)
+			m, _ := got.(map[string]any)
+			if vs, _ := m["violations"].([]any); len(vs) > 0 {
+				t.Errorf("%s: %d WCAG 2.1 A/AA violations: %v", u, len(vs), vs)
+			}
+			// A check that passed nothing did not run.
+			if n, _ := m["passes"].(float64); n < 5 {
+				t.Errorf("%s: axe passed only %v rules; did it run?", u, m["passes"])
+			}
+		}
+	}
+}
+
+// findAxe finds axe-core's axe.min.js: VPLANET_AXE, else the global npm
+// installation.
+func findAxe() string {
+	if p := os.Getenv("VPLANET_AXE"); p != "" {
+		return p
+	}
+	for _, dir := range []string{"/usr/lib/node_modules", "/usr/local/lib/node_modules"} {
+		p := filepath.Join(dir, "axe-core", "axe.min.js")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
 }
 
 func findChromium() string {
@@ -270,6 +394,26 @@ func (b *browser) eval(expr string) any {
 		ExceptionDetails *struct{ Text string }
 	}
 	raw := b.call("Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true})
+	if err := json.Unmarshal(raw, &res); err != nil {
+		b.t.Fatal(err)
+	}
+	if res.ExceptionDetails != nil {
+		b.t.Fatalf("evaluate %s: %s", expr, res.ExceptionDetails.Text)
+	}
+	return res.Result.Value
+}
+
+// evalAsync runs a JavaScript expression that gives a promise and returns
+// what it resolves to.
+func (b *browser) evalAsync(expr string) any {
+	b.t.Helper()
+	var res struct {
+		Result struct {
+			Value any
+		}
+		ExceptionDetails *struct{ Text string }
+	}
+	raw := b.call("Runtime.evaluate", map[string]any{"expression": expr, "returnByValue": true, "awaitPromise": true})
 	if err := json.Unmarshal(raw, &res); err != nil {
 		b.t.Fatal(err)
 	}

@@ -16,7 +16,9 @@ import (
 type requestError struct {
 	status int
 	msg    string
-	err    error // the sentinel it stands for, if any
+	err    error  // the sentinel it stands for, if any
+	key    string // the message's key, for pages in another language; "" = msg only
+	args   []any  // the message's arguments
 }
 
 func (e *requestError) Error() string { return e.msg }
@@ -28,11 +30,17 @@ func badRequest(msg string) error {
 	return &requestError{status: http.StatusBadRequest, msg: msg, err: vplanet.ErrBadQuery}
 }
 
+// badQuery is badRequest with the message's key and arguments, for the
+// pages in Japanese.
+func badQuery(key string, args []any, msg string) error {
+	return &requestError{status: http.StatusBadRequest, msg: msg, err: vplanet.ErrBadQuery, key: key, args: args}
+}
+
 // Errors of the reindex endpoint.
 var (
-	errNoToken = &requestError{status: http.StatusUnauthorized,
+	errNoToken = &requestError{status: http.StatusUnauthorized, key: "err_no_token",
 		msg: "missing bearer token: send Authorization: Bearer <token> (the token is in the data directory's server.json)"}
-	errBadToken  = &requestError{status: http.StatusForbidden, msg: "wrong token"}
+	errBadToken  = &requestError{status: http.StatusForbidden, msg: "wrong token", key: "err_bad_token"}
 	errNoReindex = &requestError{status: http.StatusForbidden,
 		msg: "reindex over HTTP is off: the server was started without a token"}
 	errRebuilding = &requestError{status: http.StatusConflict,
@@ -79,10 +87,49 @@ func (s *server) writeJSONError(w http.ResponseWriter, r *http.Request, err erro
 	writeJSON(w, r, status, map[string]string{"error": msg})
 }
 
-// writeHTMLError answers err with the site's error page.
+// writeHTMLError answers err with the site's error page, in the page's
+// language.
 func (s *server) writeHTMLError(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := s.errorStatus(r, err)
-	s.render(w, r, status, "error", &errorPage{Status: status, Message: msg})
+	s.render(w, r, status, "error", &errorPage{Status: status, Message: localize(r, err, status, msg)})
+}
+
+// localError is the message of an error that errorStatus answers with
+// 400, in the page's language.
+func (s *server) localError(r *http.Request, err error) string {
+	status, msg := s.errorStatus(r, err)
+	return localize(r, err, status, msg)
+}
+
+// localize translates the message errorStatus made of err (with status)
+// into the page's language. The index speaks English; its known messages
+// are recognized and translated, and anything else is shown as it is.
+func localize(r *http.Request, err error, status int, msg string) string {
+	lang, _ := uiLang(r)
+	p := &page{Lang: lang}
+	var re *requestError
+	switch {
+	case errors.As(err, &re) && re.key != "":
+		return p.Tf(re.key, re.args...)
+	case status == http.StatusNotFound:
+		return p.T("err_not_found")
+	case status == http.StatusServiceUnavailable:
+		return p.T("err_too_slow")
+	case status == http.StatusInternalServerError:
+		return p.T("err_internal")
+	case status == http.StatusTooManyRequests:
+		return p.T("err_too_many")
+	}
+	for _, ie := range indexErrors {
+		if m := ie.re.FindStringSubmatch(msg); m != nil {
+			args := make([]any, len(m)-1)
+			for i, a := range m[1:] {
+				args[i] = a
+			}
+			return p.Tf(ie.key, args...)
+		}
+	}
+	return msg
 }
 
 // writeJSON answers v as JSON with the given status: compact, as programs

@@ -61,20 +61,6 @@ type feedEntry struct {
 	Content   string // sanitized HTML
 }
 
-// baseURL is the absolute URL of the site's root, ending in "/": the
-// configured one, else the request's. Behind a TLS-terminating proxy the
-// operator sets --base-url; forwarded headers are not trusted.
-func (s *server) baseURL(r *http.Request) string {
-	if s.cfg.BaseURL != "" {
-		return strings.TrimSuffix(s.cfg.BaseURL, "/") + "/"
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + "/"
-}
-
 // handleFeed answers the merged feed, a search feed (?q=) and a blog's feed
 // (/blogs/{id}/…) in one format. Feed readers poll, so the ETag is derived
 // from the store's and index's change sequences, which cost one query: an
@@ -120,6 +106,7 @@ func (s *server) handleFeed(format feedFormat) http.Handler {
 			h.Set("ETag", etag)
 			h.Set("Cache-Control", "public, max-age=300")
 			h.Set("Vary", "Accept-Encoding")
+			s.forwardedVary(h)
 		}
 		if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
 			cacheable()
@@ -221,6 +208,21 @@ func (s *server) feedDoc(ctx context.Context, r *http.Request, base string, blog
 			doc.Updated = e.Updated
 		}
 		doc.Entries = append(doc.Entries, e)
+	}
+	if doc.Updated.IsZero() {
+		// A feed with no entry (a search that finds nothing yet) was last
+		// updated when the site was: a reader that sees 1970 thinks it dead.
+		newest, err := s.st.RecentPosts(ctx, vplanet.PostFilter{Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		if len(newest) > 0 {
+			if newest[0].Updated.After(newest[0].Published) {
+				doc.Updated = newest[0].Updated
+			} else {
+				doc.Updated = newest[0].Published
+			}
+		}
 	}
 	return doc, nil
 }

@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"net/http"
 	"strings"
 )
@@ -29,6 +32,9 @@ type health struct {
 func (s *server) handleHealthz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
+		if c := r.URL.Query().Get("challenge"); c != "" && s.cfg.Token != "" && len(c) <= 128 {
+			w.Header().Set(ProofHeader, Proof(s.cfg.Token, c))
+		}
 		ctx := r.Context()
 		h := health{Status: "ok", IndexedSeq: s.ix.Seq()}
 		var err error
@@ -63,6 +69,20 @@ func (s *server) handleHealthz() http.Handler {
 		}
 		writeJSON(w, r, status, h)
 	})
+}
+
+// ProofHeader carries, on /healthz?challenge=C, the proof that the server
+// holds the operator's token: a client that finds a server at the address
+// the data directory records checks it before it sends the token, which
+// must never reach whatever else listens there after the server died.
+const ProofHeader = "Vplanet-Proof"
+
+// Proof is the HMAC-SHA256 of challenge keyed by token, in hex: it shows
+// the token is known without giving it away.
+func Proof(token, challenge string) string {
+	m := hmac.New(sha256.New, []byte(token))
+	m.Write([]byte(challenge))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // handleReindex answers POST /api/reindex: with the operator's token, it

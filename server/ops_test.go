@@ -17,7 +17,9 @@ func TestMetrics(t *testing.T) {
 	e := newEnv(t, Config{Registry: reg})
 	e.get(t, "/api/search?q=VCHA")
 	e.get(t, "/feed.atom")
-	w := e.get(t, "/metrics")
+	r := newRequest(http.MethodGet, "/metrics", nil)
+	r.RemoteAddr = "127.0.0.1:41000"
+	w := e.do(t, r)
 	if w.Code != 200 {
 		t.Fatalf("status: got %d, want 200", w.Code)
 	}
@@ -119,17 +121,17 @@ func TestRateLimit(t *testing.T) {
 		now := time.Unix(0, 0)
 		l.now = func() time.Time { return now }
 		for range 10 {
-			l.allow("a")
+			l.allow("a", 1)
 		}
-		if ok, wait := l.allow("a"); ok || wait <= 0 || wait > time.Second {
+		if ok, wait := l.allow("a", 1); ok || wait <= 0 || wait > time.Second {
 			t.Errorf("empty bucket: got %v %v, want refused with a wait up to 1s", ok, wait)
 		}
 		now = now.Add(time.Second)
-		if ok, _ := l.allow("a"); !ok {
+		if ok, _ := l.allow("a", 1); !ok {
 			t.Error("after a second: refused, want allowed")
 		}
 		now = now.Add(2 * time.Minute)
-		l.allow("b")
+		l.allow("b", 1)
 		if _, ok := l.buckets["a"]; ok {
 			t.Error("a full bucket was not swept")
 		}

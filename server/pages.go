@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -30,7 +31,7 @@ type pages struct {
 // binary, so a failure is a programming error caught by every test.
 func mustParsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}
-	for _, name := range []string{"home", "search", "blogs", "blog", "error"} {
+	for _, name := range []string{"home", "search", "blogs", "blog", "error", "subscribe"} {
 		t := template.Must(template.New("layout.html").ParseFS(templateFiles,
 			"templates/layout.html", "templates/parts.html", "templates/"+name+".html"))
 		p.byName[name] = t
@@ -49,7 +50,8 @@ type page struct {
 	Version string
 	Data    any
 	loc     *time.Location
-	query   string // the request's raw query, for SwitchURL
+	now     time.Time // for dates said relative to now
+	query   string    // the request's raw query, for SwitchURL
 }
 
 // T translates a message key into the page's language.
@@ -61,6 +63,33 @@ func (p *page) T(key string) string {
 		return m
 	}
 	return key
+}
+
+// Tf translates a message key and formats it with args.
+func (p *page) Tf(key string, args ...any) string {
+	m := p.T(key)
+	if !strings.Contains(m, "%") {
+		return m // "yesterday" needs no count
+	}
+	return fmt.Sprintf(m, args...)
+}
+
+// N translates a message key for a count: English says "1 result" where
+// it says "2 results" (key_one); Japanese has one form.
+func (p *page) N(key string, count any) string {
+	var n int
+	switch c := count.(type) {
+	case int:
+		n = c
+	case uint64:
+		n = int(min(c, 1<<62))
+	}
+	if n == 1 {
+		if _, ok := messages[p.Lang][key+"_one"]; ok {
+			return p.Tf(key+"_one", n)
+		}
+	}
+	return p.Tf(key, n)
 }
 
 // URL builds a site link from a path and key/value pairs, keeping the
@@ -141,10 +170,14 @@ func hlParam(r *http.Request) string {
 	return hl
 }
 
-// render answers with the named page.
-func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+// newPage is what a template of request r needs besides its data.
+func (s *server) newPage(r *http.Request, data any) *page {
 	lang, hl := uiLang(r)
-	p := &page{
+	now := time.Now
+	if s.now != nil {
+		now = s.now
+	}
+	return &page{
 		Lang:    lang,
 		HL:      hl,
 		Query:   r.URL.Query().Get("q"),
@@ -152,8 +185,15 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 		Version: vplanet.Version,
 		Data:    data,
 		loc:     s.cfg.Location,
+		now:     now(),
 		query:   r.URL.RawQuery,
 	}
+}
+
+// render answers with the named page.
+func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	p := s.newPage(r, data)
+	lang := p.Lang
 	var buf bytes.Buffer
 	if err := s.pages.byName[name].Execute(&buf, p); err != nil {
 		// A template that fails is a bug; say so without the details.

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -49,9 +48,9 @@ func newRateLimiter(perMinute int) *rateLimiter {
 	}
 }
 
-// allow takes a token from client's bucket, or reports how long until one
-// is there.
-func (l *rateLimiter) allow(client string) (bool, time.Duration) {
+// allow takes cost tokens from client's bucket, or reports how long until
+// they are there.
+func (l *rateLimiter) allow(client string, cost float64) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -70,16 +69,20 @@ func (l *rateLimiter) allow(client string) (bool, time.Duration) {
 	}
 	b.tokens = min(b.tokens+now.Sub(b.last).Seconds()*l.perSec, l.burst)
 	b.last = now
-	if b.tokens < 1 {
-		return false, time.Duration((1 - b.tokens) / l.perSec * float64(time.Second))
+	cost = min(cost, l.burst) // a query dearer than a burst must still pass, rarely
+	if b.tokens < cost {
+		return false, time.Duration((cost - b.tokens) / l.perSec * float64(time.Second))
 	}
-	b.tokens--
+	b.tokens -= cost
 	return true, 0
 }
 
 // limitSearch refuses a client's searches beyond the configured rate with
-// 429 and Retry-After. Requests without a query cost the index nothing and
-// pass freely.
+// 429 and Retry-After. A search costs by its words (see queryCost), so that
+// a query of many exclusions cannot take the index from everyone else at
+// the rate allowed to a person. Requests without a query cost the index
+// little and pass freely. The client is the address clientAddr finds,
+// so that readers behind a trusted proxy each have their own budget.
 func (s *server) limitSearch(next http.Handler, writeErr func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	if s.limiter == nil {
 		return next
@@ -89,11 +92,7 @@ func (s *server) limitSearch(next http.Handler, writeErr func(http.ResponseWrite
 			next.ServeHTTP(w, r)
 			return
 		}
-		client, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			client = r.RemoteAddr
-		}
-		if ok, wait := s.limiter.allow(client); !ok {
+		if ok, wait := s.limiter.allow(s.clientAddr(r), queryCost(r.URL.Query().Get("q"))); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 			writeErr(w, r, errTooMany)
 			return

@@ -10,6 +10,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /blogs", s.handleBlogs())
 	mux.Handle("GET /blogs/{id}", s.handleBlog())
 	mux.Handle("GET /posts/{id}", s.handlePost())
+	mux.Handle("GET /subscribe", s.handleSubscribe())
 	mux.Handle("GET /static/", s.handleStatic())
 
 	// Programs.
@@ -26,10 +27,11 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /blogs/{id}/feed.json", s.limitSearch(s.handleFeed(formatJSON), s.writeHTMLError))
 	mux.Handle("GET /blogs.opml", s.handleOPML())
 	mux.Handle("GET /opensearch.xml", s.handleOpenSearch())
+	mux.Handle("GET /suggest", s.limitSearch(s.handleSuggest(), s.writeJSONError))
 
 	// Operators.
 	mux.Handle("GET /healthz", s.handleHealthz())
-	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("GET /metrics", s.onlyNetworks(s.cfg.MetricsNetworks, s.metrics.handler()))
 
 	// Everything else is a page that does not exist.
 	mux.Handle("/", s.handleNotFound())

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,13 +76,13 @@ func (s *server) search(ctx context.Context, r index.Request, content bool) (*in
 func checkQuery(q string) error {
 	switch {
 	case strings.TrimSpace(q) == "":
-		return badRequest("empty query: type one or more words to search for")
+		return badQuery("err_empty", nil, "empty query: type one or more words to search for")
 	case len(q) > maxQueryBytes:
-		return badRequest(fmt.Sprintf("query too long: %d bytes, at most %d", len(q), maxQueryBytes))
+		return badQuery("err_too_long", []any{len(q), maxQueryBytes}, fmt.Sprintf("query too long: %d bytes, at most %d", len(q), maxQueryBytes))
 	case !utf8.ValidString(q):
-		return badRequest("query is not valid UTF-8")
+		return badQuery("err_utf8", nil, "query is not valid UTF-8")
 	}
-	return nil
+	return lintQuery(q)
 }
 
 // intParam reads an integer parameter, clamped to [lo, hi]; absent is def,
@@ -214,29 +215,29 @@ type postView struct {
 	URL     string
 	Blog    string
 	BlogURL string
+	Author  string
 	Lang    string
 	Snippet template.HTML // escaped, matches in <mark>
-	Date    string        // the day published, in the server's time zone
+	When    string        // how long ago it was published, in the page's language
+	Exact   string        // when it was published, to the minute, in the server's time zone
 	ISO     string        // the time published, for <time datetime>
 }
 
-// newPostView prepares p for a page. Title and snippet come from the
-// index's Highlight and Snippet, which escape the text; that is what makes
-// the template.HTML conversions safe.
-func (s *server) postView(p *vplanet.Post, spans map[string][]index.Span, hl string) postView {
-	blogURL := "/blogs/" + url.PathEscape(p.BlogSlug)
-	if hl != "" {
-		blogURL += "?hl=" + hl
-	}
+// postView prepares p for pg, the page of a request. Title and snippet come from
+// the index's Highlight and Snippet, which escape the text; that is what
+// makes the template.HTML conversions safe.
+func (s *server) postView(pg *page, p *vplanet.Post, spans map[string][]index.Span) postView {
 	return postView{
 		Title:   template.HTML(index.Highlight(p.Title, spans["title"])),
 		URL:     p.URL,
 		Blog:    p.BlogName,
-		BlogURL: blogURL,
+		BlogURL: pg.URL("/blogs/" + url.PathEscape(p.BlogSlug)),
+		Author:  p.Author,
 		Lang:    p.Lang,
 		Snippet: template.HTML(index.Snippet(p.Text, spans["text"], snippetRunes)),
-		Date:    p.Published.In(s.cfg.Location).Format("2006-01-02"),
-		ISO:     p.Published.In(s.cfg.Location).Format(time.RFC3339),
+		When:    pg.Ago(p.Published),
+		Exact:   pg.Exact(p.Published),
+		ISO:     pg.ISO(p.Published),
 	}
 }
 
@@ -244,19 +245,28 @@ func (s *server) postView(p *vplanet.Post, spans map[string][]index.Span, hl str
 type homeView struct {
 	Posts []postView
 	Feeds int
+	Pager pager
 }
 
-// handleHome answers GET /: the newest posts, or a welcome before the
-// first crawl has stored any.
+// handleHome answers GET /?page=: the newest posts, a page at a time, or a
+// welcome before the first crawl has stored any.
 func (s *server) handleHome() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		posts, err := s.st.RecentPosts(r.Context(), vplanet.PostFilter{Limit: 30})
+		hl := hlParam(r)
+		pg, err := intParam(r.URL.Query(), "page", 1, 1, maxOffset/listSize+1)
 		if err != nil {
 			s.writeHTMLError(w, r, err)
 			return
 		}
 		v := &homeView{}
-		if len(posts) == 0 {
+		v.Posts, v.Pager, err = s.newest(r, "", pg, func(pg int) string {
+			return (&page{HL: hl}).URL("/", "page", pageNumber(pg))
+		})
+		if err != nil {
+			s.writeHTMLError(w, r, err)
+			return
+		}
+		if len(v.Posts) == 0 {
 			feeds, err := s.st.FindFeeds(r.Context(), vplanet.FeedFilter{Active: true})
 			if err != nil {
 				s.writeHTMLError(w, r, err)
@@ -264,12 +274,91 @@ func (s *server) handleHome() http.Handler {
 			}
 			v.Feeds = len(feeds)
 		}
-		hl := hlParam(r)
-		for _, p := range posts {
-			v.Posts = append(v.Posts, s.postView(p, nil, hl))
-		}
 		s.render(w, r, http.StatusOK, "home", v)
 	})
+}
+
+// everything is a query every post matches: the query language has no
+// empty query, and a negated filter that excludes nothing leaves every
+// post in.
+const everything = "-lang:none"
+
+// newest lists the newest posts of one blog (slug) or of all, page pg of
+// listSize each, newest first. The index answers, so that any page costs
+// the same; the first page falls back to the store while the index cannot
+// answer (while it is first built), since it is what a visitor sees first.
+// A page past the last one is ErrNotFound, with the way back.
+func (s *server) newest(r *http.Request, slug string, pg int, link func(int) string) ([]postView, pager, error) {
+	q := everything
+	if slug != "" {
+		q = facetFilter("blog", slug)
+	}
+	ctx := r.Context()
+	pgv := s.newPage(r, nil)
+	res, hits, err := s.search(ctx, index.Request{Query: q, Limit: listSize, Offset: (pg - 1) * listSize, Sort: "date"}, false)
+	var views []postView
+	if err != nil {
+		if pg > 1 || errors.Is(err, vplanet.ErrBadQuery) {
+			return nil, pager{}, err
+		}
+		var feedID int64
+		if slug != "" {
+			f, err := s.st.FindFeed(ctx, slug)
+			if err != nil {
+				return nil, pager{}, err
+			}
+			feedID = f.ID
+		}
+		posts, err := s.st.RecentPosts(ctx, vplanet.PostFilter{FeedID: feedID, Limit: listSize})
+		if err != nil {
+			return nil, pager{}, err
+		}
+		for _, p := range posts {
+			views = append(views, s.postView(pgv, p, nil))
+		}
+		return views, pager{Page: 1, Pages: 1}, nil
+	}
+	pgr, err := makePager(pg, res.Total, listSize, link)
+	if err != nil {
+		return nil, pager{}, err
+	}
+	for _, f := range hits {
+		views = append(views, s.postView(pgv, f.post, nil))
+	}
+	return views, pgr, nil
+}
+
+// pager is the way from one page of a list to its neighbours.
+type pager struct {
+	Page, Pages      int
+	PrevURL, NextURL string
+}
+
+// makePager places page pg of a list of total items, size a page, with
+// link making a page's address. Only pages up to maxOffset can be reached.
+// A page past the last is a request for something that does not exist.
+func makePager(pg int, total uint64, size int, link func(int) string) (pager, error) {
+	reachable := min(int(min(total, uint64(maxOffset+size))), maxOffset+size)
+	p := pager{Page: pg, Pages: max((reachable+size-1)/size, 1)}
+	if pg > p.Pages {
+		return p, &requestError{status: http.StatusNotFound, err: vplanet.ErrNotFound,
+			msg: fmt.Sprintf("there is no page %d: the last page is %d", pg, p.Pages), key: "no_such_page", args: []any{pg, p.Pages}}
+	}
+	if pg > 1 {
+		p.PrevURL = link(pg - 1)
+	}
+	if pg < p.Pages {
+		p.NextURL = link(pg + 1)
+	}
+	return p, nil
+}
+
+// pageNumber is a page's ?page= value: none for the first.
+func pageNumber(pg int) string {
+	if pg <= 1 {
+		return ""
+	}
+	return strconv.Itoa(pg)
 }
 
 // searchView is the data of the results page.
@@ -283,10 +372,15 @@ type searchView struct {
 	First   int // the number of the first hit on this page
 	Hits    []postView
 	Facets  []facetGroup
-	Page    int
-	Pages   int
-	PrevURL string
-	NextURL string
+	Pager   pager
+	// Unknown are the blog: values that name no blog, and Similar the
+	// blogs whose names come close, offered when nothing matched.
+	Unknown []string
+	Similar []facetItem
+	// Matched are words the hits matched that the query does not spell
+	// (a glossary's long form, the other language's word), to explain
+	// why a hit is there.
+	Matched []string
 
 	RelevanceURL string
 	DateURL      string
@@ -300,53 +394,61 @@ type facetGroup struct {
 type facetItem struct {
 	Label  string
 	Count  int
-	URL    string
-	Active bool // the query already filters on it
+	URL    string // narrows the search to it; for an active one, removes it
+	Active bool   // the query already filters on it
+	Lang   string // the language the label is written in, when not the page's
 }
 
-// handleSearchPage answers GET /search?q=&sort=&page=.
+// handleSearchPage answers GET /search?q=&sort=&page=. An empty query
+// lists every post, newest first, with the facets to narrow them.
 func (s *server) handleSearchPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		v := r.URL.Query()
-		q := v.Get("q")
-		if strings.TrimSpace(q) == "" {
-			http.Redirect(w, r, (&page{HL: hlParam(r)}).URL("/"), http.StatusSeeOther)
-			return
-		}
+		q := strings.TrimSpace(v.Get("q"))
 		hl := hlParam(r)
 		sv := &searchView{Query: q}
 		pg, err := intParam(v, "page", 1, 1, maxOffset/pageSize+1)
 		if err == nil {
 			sv.Sort, err = sortParam(v)
 		}
+		blogs, _, berr := s.blogs.get(r.Context(), s.st)
+		if berr != nil {
+			s.writeHTMLError(w, r, berr)
+			return
+		}
+		asked := q
+		if q == "" {
+			asked, sv.Sort = everything, "date"
+		} else if err == nil {
+			asked, sv.Unknown = resolveBlogs(q, blogs)
+		}
 		var res *index.Result
 		var hits []found
 		if err == nil {
 			res, hits, err = s.search(r.Context(), index.Request{
-				Query: q, Limit: pageSize, Offset: (pg - 1) * pageSize, Sort: sv.Sort, Facets: true,
+				Query: asked, Limit: pageSize, Offset: (pg - 1) * pageSize, Sort: sv.Sort, Facets: true,
 			}, false)
 		}
+		link := func(q, sort string, pg int) string {
+			kv := []string{"q", q}
+			if sort == "date" && q != "" {
+				kv = append(kv, "sort", "date")
+			}
+			return (&page{HL: hl}).URL("/search", append(kv, "page", pageNumber(pg))...)
+		}
+		if err == nil {
+			sv.Pager, err = makePager(pg, res.Total, pageSize, func(pg int) string { return link(q, sv.Sort, pg) })
+		}
 		if err != nil {
-			status, msg := s.errorStatus(r, err)
+			status, _ := s.errorStatus(r, err)
 			if status != http.StatusBadRequest {
 				s.writeHTMLError(w, r, err)
 				return
 			}
-			sv.Error = msg
+			sv.Error = s.localError(r, err)
 			s.render(w, r, status, "search", sv)
 			return
-		}
-		link := func(q, sort string, pg int) string {
-			p := &page{HL: hl}
-			kv := []string{"q", q}
-			if sort == "date" {
-				kv = append(kv, "sort", "date")
-			}
-			if pg > 1 {
-				kv = append(kv, "page", strconv.Itoa(pg))
-			}
-			return p.URL("/search", kv...)
 		}
 		if res.Total == 0 {
 			n, err := s.st.CountPosts(r.Context())
@@ -355,38 +457,38 @@ func (s *server) handleSearchPage() http.Handler {
 				return
 			}
 			sv.NoPosts = n == 0
+			if len(sv.Unknown) > 0 {
+				sv.Similar = similarBlogs(sv.Unknown, blogs, func(slug string) string {
+					return link(replaceBlogs(q, sv.Unknown, slug), sv.Sort, 1)
+				})
+			}
 		}
 		sv.Total = res.Total
-		sv.Page = pg
 		sv.First = (pg-1)*pageSize + 1
-		reachable := min(int(res.Total), maxOffset+pageSize)
-		sv.Pages = max((reachable+pageSize-1)/pageSize, 1)
-		if pg > 1 {
-			sv.PrevURL = link(q, sv.Sort, pg-1)
-		}
-		if pg < sv.Pages {
-			sv.NextURL = link(q, sv.Sort, pg+1)
-		}
 		sv.RelevanceURL = link(q, "relevance", 1)
 		sv.DateURL = link(q, "date", 1)
+		pgv := s.newPage(r, nil)
 		for _, f := range hits {
-			sv.Hits = append(sv.Hits, s.postView(f.post, f.hit.Spans, hl))
+			sv.Hits = append(sv.Hits, s.postView(pgv, f.post, f.hit.Spans))
 		}
-		blogs, _, err := s.blogs.get(r.Context(), s.st)
-		if err != nil {
-			s.writeHTMLError(w, r, err)
-			return
+		if q != "" {
+			sv.Matched = otherMatches(q, hits)
 		}
 		for _, name := range []string{"blog", "lang", "year"} {
 			g := facetGroup{Name: name}
 			for _, c := range res.Facets[name] {
 				filter := facetFilter(name, c.Value)
-				it := facetItem{Label: c.Value, Count: c.Count, Active: hasTerm(q, filter)}
+				it := facetItem{Label: c.Value, Count: c.Count, Active: hasTerm(asked, filter)}
 				if f := blogs[c.Value]; name == "blog" && f != nil {
 					it.Label = f.DisplayName()
 				}
-				if !it.Active {
-					it.URL = link(q+" "+filter, sv.Sort, 1)
+				if name == "lang" {
+					it.Label, it.Lang = langName(c.Value), c.Value
+				}
+				if it.Active {
+					it.URL = link(removeTerm(q, name, c.Value, blogs), sv.Sort, 1)
+				} else {
+					it.URL = link(strings.TrimSpace(q+" "+filter), sv.Sort, 1)
 				}
 				g.Items = append(g.Items, it)
 			}
@@ -397,6 +499,60 @@ func (s *server) handleSearchPage() http.Handler {
 		sv.Took = formatTook(time.Since(start))
 		s.render(w, r, http.StatusOK, "search", sv)
 	})
+}
+
+// otherMatches lists, from the marked words of the hits, those the query
+// does not spell itself, at most eight: what the glossary and the
+// analysis (stems, widths, long vowels) made the search find.
+func otherMatches(q string, hits []found) []string {
+	asked := map[string]bool{}
+	for _, t := range scanTerms(q) {
+		for _, w := range strings.Fields(t.value) {
+			asked[foldName(w)] = true
+		}
+		asked[foldName(t.value)] = true
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, h := range hits {
+		for field, text := range map[string]string{"title": h.post.Title, "text": h.post.Text} {
+			// Words marked side by side ("vCenter HA") are one match.
+			var runs []index.Span
+			for _, sp := range h.hit.Spans[field] {
+				if sp.Start < 0 || sp.End > len(text) || sp.Start >= sp.End {
+					continue
+				}
+				if n := len(runs); n > 0 && sp.Start >= runs[n-1].End && strings.TrimSpace(text[runs[n-1].End:sp.Start]) == "" {
+					runs[n-1].End = sp.End
+					continue
+				}
+				runs = append(runs, sp)
+			}
+			for _, sp := range runs {
+				w := strings.TrimSpace(text[sp.Start:sp.End])
+				k := foldName(w)
+				if w == "" || asked[k] || seen[k] || len(out) >= 8 {
+					continue
+				}
+				seen[k] = true
+				out = append(out, w)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// langName is a language code as its speakers write it, so that either
+// reader recognizes it.
+func langName(code string) string {
+	switch code {
+	case "ja":
+		return "日本語"
+	case "en":
+		return "English"
+	}
+	return code
 }
 
 // facetFilter is the query term that narrows a search to one facet value.

@@ -8,6 +8,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -25,10 +26,24 @@ type Config struct {
 	Logger   *slog.Logger   // nil = discard
 	Token    string         // bearer token for POST /api/reindex; "" turns the endpoint off
 
-	// SearchPerMinute limits searches per client address (HTML, JSON and
-	// search feeds together); 0 = 600, negative = no limit. Behind a
-	// reverse proxy every client shares the proxy's address: raise it.
+	// SearchPerMinute limits the searches of a client address (HTML, JSON,
+	// suggestions and search feeds together), each weighed by its cost
+	// (see queryCost); 0 = 600, negative = no limit.
 	SearchPerMinute int
+
+	// TrustedProxies are the addresses whose X-Forwarded-For,
+	// X-Forwarded-Proto, X-Forwarded-Host and Forwarded headers are
+	// believed: they give the client's address (for the rate limit and
+	// MetricsNetworks) and, without BaseURL, the public scheme and host.
+	TrustedProxies []netip.Prefix
+
+	// MetricsNetworks are the client addresses /metrics answers; nil =
+	// DefaultMetricsNetworks.
+	MetricsNetworks []netip.Prefix
+
+	// Glossary is the operator's groups of words that mean the same, offered
+	// as suggestions while typing; nil = none.
+	Glossary [][]string
 
 	// Registry receives the server's metrics and is what /metrics serves, so
 	// that the rest of the process can add its own; nil = a new registry.
@@ -45,6 +60,7 @@ const (
 	maxQueryBytes  = 2000    // longer queries are refused before they reach the index
 	searchTimeout  = 10 * time.Second
 	pageSize       = 10       // hits per HTML results page
+	listSize       = 30       // posts per page of the home and blog pages
 	feedCacheBytes = 32 << 20 // rendered feeds kept in memory
 	blogCacheTTL   = 30 * time.Second
 )
@@ -63,6 +79,7 @@ type server struct {
 	feeds    *feedCache
 	blogs    *blogCache
 	limiter  *rateLimiter // nil: no limit
+	now      func() time.Time
 	// reindexing is set while a rebuild started over HTTP runs, so that two
 	// requests arriving together cannot both start one.
 	reindexing atomic.Bool
@@ -81,6 +98,9 @@ func newServer(cfg Config, st *store.DB, ix *index.Index) *server {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
+	if cfg.MetricsNetworks == nil {
+		cfg.MetricsNetworks = DefaultMetricsNetworks
+	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
@@ -97,6 +117,7 @@ func newServer(cfg Config, st *store.DB, ix *index.Index) *server {
 		feeds:    newFeedCache(feedCacheBytes),
 		blogs:    newBlogCache(blogCacheTTL),
 		limiter:  newRateLimiter(cfg.SearchPerMinute),
+		now:      time.Now,
 	}
 	s.metrics = newMetrics(cfg.Registry, st, ix, cfg.Logger)
 	return s

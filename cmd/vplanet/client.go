@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +15,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
+	"unicode"
+
+	"vplanet/server"
 )
 
 // serverInfo is what a running `vplanet serve` records in its data directory
@@ -103,7 +110,14 @@ func findServer(ctx context.Context, cfg *config) *client {
 	c := &client{base: "http://" + info.Addr, token: info.Token, http: &http.Client{Timeout: 30 * time.Second}}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/healthz", nil)
+	// Whatever answers at the recorded address must first prove it holds
+	// the recorded token, without either side sending it: after the
+	// server died (kill -9 leaves its record) another process may listen
+	// there.
+	nonce := make([]byte, 16)
+	rand.Read(nonce)
+	challenge := hex.EncodeToString(nonce)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/healthz?challenge="+challenge, nil)
 	if err != nil {
 		return nil
 	}
@@ -112,6 +126,9 @@ func findServer(ctx context.Context, cfg *config) *client {
 		return nil
 	}
 	resp.Body.Close()
+	if !hmac.Equal([]byte(resp.Header.Get(server.ProofHeader)), []byte(server.Proof(info.Token, challenge))) {
+		return nil // not the recorded server: answer from the data directory instead
+	}
 	return c
 }
 
@@ -154,6 +171,7 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 	if err != nil {
 		return resp.StatusCode, fmt.Errorf("read the server's answer: %w", err)
 	}
+	body = cleanJSON(body)
 	if resp.StatusCode >= 400 {
 		var e struct {
 			Error string `json:"error"`
@@ -161,7 +179,7 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 		if json.Unmarshal(body, &e) == nil && e.Error != "" {
 			return resp.StatusCode, errors.New(e.Error)
 		}
-		return resp.StatusCode, fmt.Errorf("server answered %s", resp.Status)
+		return resp.StatusCode, fmt.Errorf("server answered %s", cleanText(resp.Status))
 	}
 	if v != nil {
 		if err := json.Unmarshal(body, v); err != nil {
@@ -169,6 +187,42 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// cleanJSON removes control characters (escape sequences that would move a
+// terminal's cursor or retitle its window) and bidirectional formatting
+// characters (which reorder what is shown) from a JSON answer's strings,
+// so that nothing a feed or a stranger's server wrote reaches the terminal
+// as anything but text. It works on the JSON text, escaped or raw, so the
+// answer keeps its layout and order for --json; an escaped backslash
+// before a "u" is text, not an escape, and is left alone.
+func cleanJSON(body []byte) []byte {
+	// A match takes the character before it, so escapes side by side
+	// need another pass.
+	for jsonControl.Match(body) {
+		body = jsonControl.ReplaceAll(body, []byte("$1"))
+	}
+	return []byte(cleanText(string(body)))
+}
+
+// jsonControl matches a JSON escape of a C0 or C1 control character or a
+// bidirectional formatting character, after an even run of backslashes
+// (kept by $1); \b and \f too. \n, \r and \t stay: they are how a
+// string says line and tab, and printing them moves nothing but the line.
+var jsonControl = regexp.MustCompile(`((?:^|[^\\])(?:\\\\)*)\\(?:u00[01][0-9a-fA-F]|u007[fF]|u00[89][0-9a-fA-F]|u061[cC]|u200[eEfF]|u202[a-eA-E]|u206[6-9]|[bf])`)
+
+// cleanText drops control characters other than tab and newline, and
+// bidirectional formatting characters, from s.
+func cleanText(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n':
+			return r
+		case unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r):
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // terminal reports whether w is a terminal, where progress and colour help.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -169,8 +170,13 @@ func openLocal(ctx context.Context, cfg *config, env *cmdEnv, catchUp bool) (*cl
 			return nil, nil, err
 		}
 	}
-	h := server.NewServer(server.Config{Logger: log, SearchPerMinute: -1}, db, ix)
-	return localClient(h), closeAll, nil
+	// The operator runs this command: it sees what the owner's token shows
+	// (feeds' full errors), as it would from a running server.
+	token := rand.Text()
+	h := server.NewServer(server.Config{Logger: log, SearchPerMinute: -1, Token: token}, db, ix)
+	c := localClient(h)
+	c.token = token
+	return c, closeAll, nil
 }
 
 // printResults writes results for a person: marked words in bold on a
@@ -300,7 +306,11 @@ func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
 		if f.Redirect != "" {
 			problem = strings.TrimSpace(problem + " (moved: " + f.Redirect + ")")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", f.ID, f.Status, f.PostCount, ago(f.LastSuccess), ago(f.NextAttempt), problem)
+		next := ago(f.NextAttempt)
+		if !f.NextAttempt.IsZero() && !f.NextAttempt.After(time.Now()) {
+			next = "due now" // waits for the next crawl; never "5m ago"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", f.ID, f.Status, f.PostCount, ago(f.LastSuccess), next, problem)
 	}
 	return tw.Flush()
 }

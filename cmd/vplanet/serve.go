@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +34,11 @@ type serveConfig struct {
 	baseURL  string
 	tz       string
 	rate     int
+
+	trustedProxies  string
+	metricsNetworks string
+	connsPerClient  int
+	idleTimeout     time.Duration
 }
 
 func runServe(ctx context.Context, env *cmdEnv, args []string) error {
@@ -44,12 +51,26 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	fs.StringVar(&cfg.baseURL, "base-url", "", "public `URL` for absolute links (default: from each request)")
 	fs.StringVar(&cfg.tz, "tz", "Local", "time `zone` for dates and after:/before: (\"Asia/Tokyo\")")
 	cfg.addMemoryLimit(fs, 256)
-	fs.IntVar(&cfg.rate, "search-per-minute", 600, "searches a client address may make per minute (-1: no limit); behind a proxy all clients share one address")
+	fs.IntVar(&cfg.rate, "search-per-minute", 600, "searches a client address may make per minute, a search of many words counting as several (-1: no limit); behind a proxy, set --trusted-proxies")
+	fs.StringVar(&cfg.trustedProxies, "trusted-proxies", "", "`CIDR`s of reverse proxies whose X-Forwarded-For/-Proto/-Host and Forwarded headers are believed (\"10.0.0.0/8,::1\"): they give the client address and, without --base-url, the public address")
+	fs.StringVar(&cfg.metricsNetworks, "metrics-networks", "", "`CIDR`s allowed to read /metrics (default: loopback and private networks)")
+	fs.IntVar(&cfg.connsPerClient, "max-conns-per-client", 64, "open connections one client address may hold (trusted proxies excepted; 0: no cap)")
+	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 30*time.Second, "how long an idle keep-alive connection is kept open")
 	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("serve takes no arguments, got %q", fs.Args())
+	}
+	trusted, err := server.ParsePrefixes(cfg.trustedProxies)
+	if err != nil {
+		return usagef("--trusted-proxies %q: %v (want CIDRs such as 10.0.0.0/8, comma-separated)", cfg.trustedProxies, err)
+	}
+	var metricsNets []netip.Prefix
+	if cfg.metricsNetworks != "" {
+		if metricsNets, err = server.ParsePrefixes(cfg.metricsNetworks); err != nil {
+			return usagef("--metrics-networks %q: %v (want CIDRs such as 192.168.0.0/16, comma-separated)", cfg.metricsNetworks, err)
+		}
 	}
 	log, err := cfg.logger(env.stderr)
 	if err != nil {
@@ -59,6 +80,10 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	loc, err := time.LoadLocation(cfg.tz)
 	if err != nil {
 		return usagef("--tz %q: %v", cfg.tz, err)
+	}
+	glossary, err := glossaryGroups(cfg.glossary)
+	if err != nil {
+		return err
 	}
 	var sched cron.Schedule
 	if cfg.schedule != "off" {
@@ -115,17 +140,20 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 			Token:    info.Token,
 
 			SearchPerMinute: cfg.rate,
+			TrustedProxies:  trusted,
+			Glossary:        glossary,
+			MetricsNetworks: metricsNets,
 			Registry:        reg,
 		}, db, ix),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       cfg.idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(server.LimitListener(ln, cfg.connsPerClient, trusted)) }()
 	log.Info("serving", "addr", "http://"+info.Addr+"/", "data", cfg.data, "store", db.String(), "schedule", cfg.schedule, "version", vplanet.Version)
 
 	// The index follows the store: whatever a crawl commits, from this
@@ -278,6 +306,35 @@ func crawlOnce(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger,
 	}
 	c := crawler.New(db, crawler.Options{Logger: log})
 	return c.Run(ctx, crawler.RunOptions{All: all, Progress: progress})
+}
+
+// glossaryGroups reads the operator's glossary (one group a line, its
+// spellings separated by "|", "#" comments) for the search box's
+// suggestions; the index reads the same file for searching, and says what
+// is wrong with one it cannot use.
+func glossaryGroups(path string) ([][]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read glossary: %w", err)
+	}
+	var groups [][]string
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		var g []string
+		for _, w := range strings.Split(line, "|") {
+			if w = strings.TrimSpace(w); w != "" {
+				g = append(g, w)
+			}
+		}
+		groups = append(groups, g)
+	}
+	return groups, nil
 }
 
 // cronLogger lets robfig/cron log through slog.
