@@ -21,6 +21,7 @@ import (
 
 	"vplanet"
 	"vplanet/crawler"
+	"vplanet/index"
 	"vplanet/server"
 	"vplanet/store"
 )
@@ -43,6 +44,8 @@ type serveConfig struct {
 func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	var cfg serveConfig
 	fs := newFlagSet(env, "serve", &cfg.config)
+	cfg.addDatabase(fs)
+	cfg.addLease(fs)
 	fs.StringVar(&cfg.addr, "addr", ":8080", "listen `address`")
 	fs.StringVar(&cfg.schedule, "schedule", "@every 30m", "crawl `schedule`: a cron spec (\"*/30 * * * *\", \"@hourly\", \"CRON_TZ=Asia/Tokyo 0 7 * * *\"); \"off\" to only serve")
 	fs.StringVar(&cfg.baseURL, "base-url", "", "public `URL` for absolute links (default: from each request)")
@@ -94,6 +97,11 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	defer db.Close()
+	// A replica keeps a copy of the posts beside its index, to answer
+	// searches while PostgreSQL is away.
+	if err := db.OpenMirror(ctx, cfg.mirrorPath()); err != nil {
+		return err
+	}
 	if err := cfg.syncFeeds(ctx, db, log); err != nil {
 		return err
 	}
@@ -146,7 +154,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(server.LimitListener(ln, cfg.connsPerClient, trusted)) }()
-	log.Info("serving", "addr", "http://"+info.Addr+"/", "data", cfg.data, "schedule", cfg.schedule, "version", vplanet.Version)
+	log.Info("serving", "addr", "http://"+info.Addr+"/", "data", cfg.data, "store", db.String(), "schedule", cfg.schedule, "version", vplanet.Version)
 
 	// The index follows the store: whatever a crawl commits, from this
 	// process or from cron's, is searchable within a second or two.
@@ -156,7 +164,15 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		buildIndex(followCtx, db, ix, log)
 		ix.Follow(followCtx, db, time.Second, poke)
+	}()
+	// On PostgreSQL a commit from any process wakes the follower at once
+	// (LISTEN/NOTIFY); the poll each second covers a lost connection.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		db.Listen(followCtx, poke)
 	}()
 
 	// Crawls run on the schedule and once at start, never two at once.
@@ -233,15 +249,56 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	return nil
 }
 
-// crawlOnce brings the store's feeds in line with the feed list, takes the
-// crawl lock, and crawls. A crawl already running makes it wait up to wait,
-// then fail with an error wrapping vplanet.ErrLocked.
-func crawlOnce(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, all bool, wait time.Duration, progress func(done, total int)) (crawler.Summary, error) {
-	lock, err := store.Acquire(ctx, cfg.lockPath(), holder("vplanet crawl"), wait)
-	if err != nil {
-		return crawler.Summary{}, fmt.Errorf("crawl: %w", err)
+// buildIndex builds an empty index from a store that has posts: a replica
+// started with an empty --data (a new host, an emptyDir volume) or a first
+// serve after a crawl. Built as a rebuild, beside the live index, /healthz
+// answers 503 with the progress until it is done, so a load balancer sends
+// no searches to a replica that would find nothing.
+//
+// A replica on PostgreSQL also rebuilds when its local copy of the posts is
+// behind its index (the copy was deleted), since a rebuild refills it.
+func buildIndex(ctx context.Context, db *store.DB, ix *index.Index, log *slog.Logger) {
+	behind := false
+	if db.HasMirror() {
+		seq, err := db.MirrorSeq(ctx)
+		behind = err == nil && seq < ix.Seq()
 	}
-	defer lock.Release()
+	if ix.Seq() != 0 && !behind {
+		return
+	}
+	seq, err := db.MaxSeq(ctx)
+	if err != nil || seq == 0 {
+		return // nothing to build, or the store is away: Follow retries
+	}
+	start := time.Now()
+	log.Info("building the index from the store", "store", db.String(), "seq", seq)
+	if err := ix.Rebuild(ctx, db, nil); err != nil {
+		if ctx.Err() == nil {
+			log.Error("build the index; following the store instead", "err", err)
+		}
+		return
+	}
+	log.Info("index built", "seq", ix.Seq(), "took", time.Since(start).Round(time.Millisecond).String())
+}
+
+// crawlOnce brings the store's feeds in line with the feed list and crawls.
+//
+// On SQLite it first takes the crawl lock under --data: a crawl already
+// running makes it wait up to wait, then fail with an error wrapping
+// vplanet.ErrLocked. A killed crawl's feeds are due again at once.
+//
+// On PostgreSQL crawls from any number of processes run at once and share
+// the due feeds by claiming them (see store.DB.ClaimFeeds): there is no lock
+// to wait for, wait is unused, and a crawl never fails with ErrLocked. A
+// killed crawl's feeds wait out their claim's lease.
+func crawlOnce(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, all bool, wait time.Duration, progress func(done, total int)) (crawler.Summary, error) {
+	if !db.Postgres() {
+		lock, err := store.Acquire(ctx, cfg.lockPath(), holder("vplanet crawl"), wait)
+		if err != nil {
+			return crawler.Summary{}, fmt.Errorf("crawl: %w", err)
+		}
+		defer lock.Release()
+	}
 	// A mistake in the feed list, made while serve runs, must not stop the
 	// crawls: they go on with the list as it was last read, and say why.
 	if err := cfg.syncFeeds(ctx, db, log); err != nil {
