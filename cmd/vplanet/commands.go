@@ -32,9 +32,13 @@ func runCrawl(ctx context.Context, env *cmdEnv, args []string) error {
 	all := fs.Bool("all", false, "crawl every feed now, not only those that are due")
 	wait := fs.Duration("wait", 0, "how long to wait for a crawl already running (0: exit at once with code 3); with --database, crawls share the due feeds and never wait")
 	cfg.addLease(fs)
+	cfg.addRhythm(fs)
 	quiet := fs.Bool("quiet", false, "no progress bar, even on a terminal")
 	cfg.addMemoryLimit(fs, 256)
 	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if err := cfg.checkRhythm(); err != nil {
 		return err
 	}
 	cfg.setMemoryLimit(env.getenv)

@@ -39,6 +39,10 @@ type config struct {
 	// and --data then holds only the index and the server record.
 	database string
 	lease    time.Duration // --claim-lease: how long a crawl holds a feed
+
+	// --feed-min-interval and --feed-max-interval: the bounds of each
+	// feed's own rhythm of checks (see crawler.Options.MinRhythm).
+	minRhythm, maxRhythm time.Duration
 }
 
 // newFlagSet returns a flag set for command name with the shared flags.
@@ -90,6 +94,23 @@ func (cfg *config) addDatabase(fs *flag.FlagSet) {
 // addLease adds --claim-lease to a command that crawls.
 func (cfg *config) addLease(fs *flag.FlagSet) {
 	fs.DurationVar(&cfg.lease, "claim-lease", store.DefaultLease, "how long a crawl holds the feeds it claims: a crawl killed while holding feeds delays them by at most this")
+}
+
+// addRhythm adds the bounds of a feed's rhythm to a command that crawls.
+func (cfg *config) addRhythm(fs *flag.FlagSet) {
+	fs.DurationVar(&cfg.minRhythm, "feed-min-interval", 15*time.Minute, "a feed is checked at most this often, however often its blog posts")
+	fs.DurationVar(&cfg.maxRhythm, "feed-max-interval", 2*time.Hour, "a feed is checked at least this often, however quiet its blog: the longest a new post waits to be seen, beside the schedule's period")
+}
+
+// checkRhythm says what is wrong with the rhythm's bounds.
+func (cfg *config) checkRhythm() error {
+	switch {
+	case cfg.minRhythm < time.Minute:
+		return usagef("--feed-min-interval %v: want a minute or more", cfg.minRhythm)
+	case cfg.maxRhythm < cfg.minRhythm:
+		return usagef("--feed-max-interval %v is shorter than --feed-min-interval %v", cfg.maxRhythm, cfg.minRhythm)
+	}
+	return nil
 }
 
 // addMemoryLimit adds --memory-limit to a command that holds much in

@@ -46,6 +46,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "serve", &cfg.config)
 	cfg.addDatabase(fs)
 	cfg.addLease(fs)
+	cfg.addRhythm(fs)
 	fs.StringVar(&cfg.addr, "addr", ":8080", "listen `address`")
 	fs.StringVar(&cfg.schedule, "schedule", "@every 30m", "crawl `schedule`: a cron spec (\"*/30 * * * *\", \"@hourly\", \"CRON_TZ=Asia/Tokyo 0 7 * * *\"); \"off\" to only serve")
 	fs.StringVar(&cfg.baseURL, "base-url", "", "public `URL` for absolute links (default: from each request)")
@@ -57,6 +58,9 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	fs.IntVar(&cfg.connsPerClient, "max-conns-per-client", 64, "open connections one client address may hold (trusted proxies excepted; 0: no cap)")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 30*time.Second, "how long an idle keep-alive connection is kept open")
 	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if err := cfg.checkRhythm(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -304,7 +308,7 @@ func crawlOnce(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger,
 	if err := cfg.syncFeeds(ctx, db, log); err != nil {
 		log.Error("feed list not applied; crawling the feeds it listed before", "err", err)
 	}
-	c := crawler.New(db, crawler.Options{Logger: log})
+	c := crawler.New(db, crawler.Options{Logger: log, MinRhythm: cfg.minRhythm, MaxRhythm: cfg.maxRhythm})
 	return c.Run(ctx, crawler.RunOptions{All: all, Progress: progress})
 }
 
