@@ -71,6 +71,7 @@ type Feed struct {
 	LastError    string    // empty after a success
 	ErrorCount   int       // consecutive failures, for backoff
 	Redirect     string    // the permanent redirect last followed, "old → new", for the operator
+	Dropped      int       // items beyond the newest 1,000 of the last full fetch, not stored
 
 	PostCount int // visible posts; filled by queries that ask for it
 }
@@ -116,6 +117,10 @@ type Post struct {
 	Visible   bool      // false once its feed left feeds.txt; the index deletes invisible posts
 	BlogSlug  string    // the feed's Slug
 	BlogName  string    // the feed's DisplayName
+	// MergedInto, when set, is the ID of the post this ID now names: the
+	// post's link changed and its GUID stayed, so the link's ID became an
+	// alias. Such a row is never Visible.
+	MergedInto string
 }
 
 // FeedFilter selects feeds from the store.

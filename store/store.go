@@ -530,8 +530,8 @@ func uniqueSlug(base string, taken map[string]bool) string {
 
 const feedColumns = `f.id, f.slug, f.url, f.name, f.lang, f.feed_url, f.title, f.site_url, f.status,
 	f.etag, f.last_modified, f.last_success, f.last_attempt, f.next_attempt, f.last_error,
-	f.error_count, f.redirect,
-	(SELECT COUNT(*) FROM posts p WHERE p.feed_id = f.id)`
+	f.error_count, f.redirect, f.dropped,
+	(SELECT COUNT(*) FROM posts p WHERE p.feed_id = f.id AND p.merged_into = '')`
 
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -607,7 +607,7 @@ func scanFeed(rows *sql.Rows) (*vplanet.Feed, error) {
 	var success, attempt, next int64
 	err := rows.Scan(&f.ID, &f.Slug, &f.URL, &f.Name, &f.Lang, &f.FeedURL, &f.Title, &f.SiteURL, &f.Status,
 		&f.ETag, &f.LastModified, &success, &attempt, &next, &f.LastError, &f.ErrorCount, &f.Redirect,
-		&f.PostCount)
+		&f.Dropped, &f.PostCount)
 	if err != nil {
 		return nil, err
 	}
@@ -712,10 +712,10 @@ func (db *DB) SaveFetch(ctx context.Context, feed *vplanet.Feed, posts []*vplane
 		// Saving the outcome lets the crawl's claim on the feed go.
 		res, err := tx.ExecContext(ctx, `UPDATE feeds SET feed_url = ?, title = ?, site_url = ?, status = ?,
 			etag = ?, last_modified = ?, last_success = ?, last_attempt = ?, next_attempt = ?,
-			last_error = ?, error_count = ?, redirect = ?, claimed_until = 0 WHERE id = ?`,
+			last_error = ?, error_count = ?, redirect = ?, dropped = ?, claimed_until = 0 WHERE id = ?`,
 			feed.FeedURL, feed.Title, feed.SiteURL, feed.Status, feed.ETag, feed.LastModified,
 			millis(feed.LastSuccess), millis(feed.LastAttempt), millis(feed.NextAttempt),
-			feed.LastError, feed.ErrorCount, feed.Redirect, feed.ID)
+			feed.LastError, feed.ErrorCount, feed.Redirect, feed.Dropped, feed.ID)
 		if err != nil {
 			return fmt.Errorf("update feed: %w", err)
 		}
@@ -739,11 +739,41 @@ func (db *DB) SaveFetch(ctx context.Context, feed *vplanet.Feed, posts []*vplane
 }
 
 func savePost(ctx context.Context, tx *wtx, feedID int64, p *vplanet.Post, now time.Time) (created, updated int, err error) {
-	var hash, ownerStatus string
+	var hash, ownerStatus, guid, mergedInto string
 	var owner int64
-	err = tx.QueryRowContext(ctx,
-		`SELECT p.hash, p.feed_id, f.status FROM posts p JOIN feeds f ON f.id = p.feed_id WHERE p.id = ?`, p.ID).
-		Scan(&hash, &owner, &ownerStatus)
+	find := func(id string) error {
+		return tx.QueryRowContext(ctx, `SELECT p.hash, p.feed_id, f.status, p.guid, p.merged_into
+			FROM posts p JOIN feeds f ON f.id = p.feed_id WHERE p.id = ?`, id).
+			Scan(&hash, &owner, &ownerStatus, &guid, &mergedInto)
+	}
+	err = find(p.ID)
+	if err == nil && mergedInto != "" {
+		// The link's ID is an alias: the post it names takes the change.
+		p.ID = mergedInto
+		err = find(p.ID)
+	}
+	if errors.Is(err, sql.ErrNoRows) && p.GUID != "" {
+		// A new link for a GUID the feed already has: the post's link
+		// changed (its title and slug were edited). The post keeps its ID,
+		// and the new link's ID becomes an alias of it, so the same link
+		// reached through another feed is this post too. A GUID that is
+		// globally unique ("tag:blogger.com,1999:…", "hatenablog://entry/…",
+		// "https://example.com/?p=123") is the post whichever feed brought
+		// it first: a blog listed as RSS and Atom has one owner for both.
+		// One that is not ("42") is the post within its feed only.
+		var kept string
+		switch qerr := tx.QueryRowContext(ctx, `SELECT id FROM posts WHERE guid = ? AND merged_into = ''
+			AND (feed_id = ? OR ?) ORDER BY seq DESC LIMIT 1`, p.GUID, feedID, globalGUID(p.GUID)).Scan(&kept); {
+		case qerr == nil:
+			if err := createAlias(ctx, tx, feedID, p.ID, p.URL, kept, now); err != nil {
+				return 0, 0, err
+			}
+			p.ID = kept
+			err = find(p.ID)
+		case !errors.Is(qerr, sql.ErrNoRows):
+			return 0, 0, qerr
+		}
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		seq, err := reserveSeq(ctx, tx, 1)
@@ -769,7 +799,11 @@ func savePost(ctx context.Context, tx *wtx, feedID int64, p *vplanet.Post, now t
 		return 0, 0, nil
 	}
 	if owner != feedID && !moved {
+		// It keeps its owner's GUID too: the GUID is what tells the
+		// owner's items apart, and another feed's (a blog's Atom feed
+		// beside its RSS) may differ.
 		feedID = owner
+		p.GUID = guid
 	}
 	seq, err := reserveSeq(ctx, tx, 1)
 	if err != nil {
@@ -793,9 +827,32 @@ func savePost(ctx context.Context, tx *wtx, feedID int64, p *vplanet.Post, now t
 	return 0, 1, nil
 }
 
+// globalGUID reports whether a GUID can name one post on the whole web: a
+// URL or URI ("tag:", "hatenablog:", "https:"), not a blog's own counter.
+func globalGUID(guid string) bool {
+	scheme, rest, ok := strings.Cut(guid, ":")
+	return ok && scheme != "" && rest != "" && !strings.ContainsAny(scheme, " /")
+}
+
+// createAlias makes id an alias of the post kept: an invisible row that
+// names it, taking a change sequence number so that an index holding id
+// drops it.
+func createAlias(ctx context.Context, tx *wtx, feedID int64, id, link, kept string, now time.Time) error {
+	seq, err := reserveSeq(ctx, tx, 1)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO posts (id, feed_id, url, published, first_seen, seq, merged_into)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, feedID, link, millis(now), millis(now), seq, kept)
+	if err != nil {
+		return fmt.Errorf("alias %s of %s: %w", id, kept, err)
+	}
+	return nil
+}
+
 const postColumns = `p.id, p.feed_id, p.guid, p.url, p.title, p.author, p.published, p.updated,
-	p.content, p.text, p.lang, p.hash, p.first_seen, p.seq, f.status <> 'removed', f.slug,
-	CASE WHEN f.name <> '' THEN f.name WHEN f.title <> '' THEN f.title ELSE f.url END`
+	p.content, p.text, p.lang, p.hash, p.first_seen, p.seq, f.status <> 'removed' AND p.merged_into = '', f.slug,
+	CASE WHEN f.name <> '' THEN f.name WHEN f.title <> '' THEN f.title ELSE f.url END, p.merged_into`
 
 // noContentColumns are postColumns with an empty Content: the Content is about
 // half of a post, and left out it is never copied out of SQLite. SQLite
@@ -811,7 +868,8 @@ func scanPosts(rows *sql.Rows) ([]*vplanet.Post, error) {
 		var p vplanet.Post
 		var published, updated, firstSeen int64
 		err := rows.Scan(&p.ID, &p.FeedID, &p.GUID, &p.URL, &p.Title, &p.Author, &published, &updated,
-			&p.Content, &p.Text, &p.Lang, &p.Hash, &firstSeen, &p.Seq, &p.Visible, &p.BlogSlug, &p.BlogName)
+			&p.Content, &p.Text, &p.Lang, &p.Hash, &firstSeen, &p.Seq, &p.Visible, &p.BlogSlug, &p.BlogName,
+			&p.MergedInto)
 		if err != nil {
 			return nil, err
 		}
@@ -822,7 +880,8 @@ func scanPosts(rows *sql.Rows) ([]*vplanet.Post, error) {
 }
 
 // FindPosts returns the posts with these IDs, visible or not, in the order of
-// ids; unknown IDs are skipped.
+// ids; unknown IDs are skipped. An ID that has become an alias of another
+// post (its link changed, see SaveFetch) answers with that post.
 //
 // When PostgreSQL cannot be reached, FindPosts, FindPostsWithoutContent,
 // RecentPosts, FindFeeds and CountPosts answer from the local copy, if
@@ -875,8 +934,34 @@ func (db *DB) findPostsHere(ctx context.Context, ids []string, columns string) (
 		posts = append(posts, found...)
 	}
 	byID := make(map[string]*vplanet.Post, len(posts))
+	var targets []string
 	for _, p := range posts {
 		byID[p.ID] = p
+		if p.MergedInto != "" {
+			targets = append(targets, p.MergedInto)
+		}
+	}
+	if len(targets) > 0 {
+		// An alias answers with the post it names, so that an address
+		// made from a post's old link keeps working.
+		kept, err := db.findPostsHere(ctx, targets, columns)
+		if err != nil {
+			return nil, err
+		}
+		keptByID := make(map[string]*vplanet.Post, len(kept))
+		for _, p := range kept {
+			keptByID[p.ID] = p
+		}
+		for id, p := range byID {
+			if p.MergedInto == "" {
+				continue
+			}
+			if k, ok := keptByID[p.MergedInto]; ok && k.MergedInto == "" {
+				byID[id] = k
+			} else {
+				delete(byID, id)
+			}
+		}
 	}
 	ordered := posts[:0]
 	for _, id := range ids {
@@ -895,7 +980,7 @@ func (db *DB) RecentPosts(ctx context.Context, f vplanet.PostFilter) ([]*vplanet
 		limit = 50
 	}
 	query := `SELECT ` + postColumns + ` FROM posts p JOIN feeds f ON f.id = p.feed_id
-		WHERE f.status <> 'removed'`
+		WHERE f.status <> 'removed' AND p.merged_into = ''`
 	args := []any{}
 	if f.FeedID != 0 {
 		query += ` AND p.feed_id = ?`
@@ -967,7 +1052,7 @@ func (db *DB) CountPosts(ctx context.Context) (int, error) {
 	}
 	var n int
 	err = db.queryRow(ctx,
-		`SELECT COUNT(*) FROM posts p JOIN feeds f ON f.id = p.feed_id WHERE f.status <> 'removed'`).Scan(&n)
+		`SELECT COUNT(*) FROM posts p JOIN feeds f ON f.id = p.feed_id WHERE f.status <> 'removed' AND p.merged_into = ''`).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: count posts: %w", db.mark(ctx, err))
 	}
