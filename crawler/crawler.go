@@ -490,6 +490,9 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	}
 	f.Title = p.Title
 	f.SiteURL = p.SiteURL
+	// Kept on the feed until the next full fetch, so that the operator
+	// sees it in the feed's status, not only in this run's log.
+	f.Dropped = p.Dropped
 	c.succeed(f, resp, now)
 	if c.pages {
 		c.fetchPages(ctx, rs, f, p, since, resp.URL, private)

@@ -86,6 +86,9 @@ type apiFeed struct {
 	NextAttempt *time.Time `json:"next_attempt"`
 	Redirect    string     `json:"redirect"`
 	PostCount   int        `json:"post_count"`
+	// Dropped counts the items beyond the newest 1,000 of the feed's last
+	// full fetch, which were not stored.
+	Dropped int `json:"dropped"`
 }
 
 // optTime is nil for the zero time, so JSON says null rather than year 1.
@@ -132,6 +135,7 @@ func (s *server) handleAPIFeeds() http.Handler {
 				NextAttempt: optTime(f.NextAttempt),
 				Redirect:    f.Redirect,
 				PostCount:   f.PostCount,
+				Dropped:     f.Dropped,
 			})
 			if owner {
 				out[len(out)-1].LastError = f.LastError
