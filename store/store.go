@@ -530,8 +530,9 @@ func uniqueSlug(base string, taken map[string]bool) string {
 
 const feedColumns = `f.id, f.slug, f.url, f.name, f.lang, f.feed_url, f.title, f.site_url, f.status,
 	f.etag, f.last_modified, f.last_success, f.last_attempt, f.next_attempt, f.last_error,
-	f.error_count, f.redirect, f.dropped,
-	(SELECT COUNT(*) FROM posts p WHERE p.feed_id = f.id AND p.merged_into = '')`
+	f.error_count, f.redirect, f.dropped, f.favicon_checked,
+	(SELECT COUNT(*) FROM posts p WHERE p.feed_id = f.id AND p.merged_into = ''),
+	EXISTS (SELECT 1 FROM favicons i WHERE i.feed_id = f.id)`
 
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -604,14 +605,15 @@ func (db *DB) FindFeed(ctx context.Context, slug string) (*vplanet.Feed, error) 
 
 func scanFeed(rows *sql.Rows) (*vplanet.Feed, error) {
 	var f vplanet.Feed
-	var success, attempt, next int64
+	var success, attempt, next, iconChecked int64
 	err := rows.Scan(&f.ID, &f.Slug, &f.URL, &f.Name, &f.Lang, &f.FeedURL, &f.Title, &f.SiteURL, &f.Status,
 		&f.ETag, &f.LastModified, &success, &attempt, &next, &f.LastError, &f.ErrorCount, &f.Redirect,
-		&f.Dropped, &f.PostCount)
+		&f.Dropped, &iconChecked, &f.PostCount, &f.HasFavicon)
 	if err != nil {
 		return nil, err
 	}
 	f.LastSuccess, f.LastAttempt, f.NextAttempt = fromMillis(success), fromMillis(attempt), fromMillis(next)
+	f.FaviconChecked = fromMillis(iconChecked)
 	return &f, nil
 }
 

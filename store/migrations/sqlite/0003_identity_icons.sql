@@ -28,3 +28,13 @@ UPDATE posts SET seq = (SELECT value FROM counters WHERE name = 'seq') +
 WHERE id IN (SELECT id FROM merged);
 UPDATE counters SET value = value + (SELECT COUNT(*) FROM merged) WHERE name = 'seq';
 DROP TABLE merged;
+
+-- Each blog's icon, shown beside its name and served by vplanet itself.
+-- favicon_checked is when the crawler last looked for it (Unix ms).
+ALTER TABLE feeds ADD COLUMN favicon_checked BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE favicons (
+    feed_id      INTEGER PRIMARY KEY REFERENCES feeds (id) ON DELETE CASCADE,
+    content_type TEXT    NOT NULL,
+    data         BLOB    NOT NULL,
+    updated      BIGINT  NOT NULL
+);
