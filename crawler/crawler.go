@@ -437,7 +437,7 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	}
 	if resp.Status == http.StatusNotModified {
 		c.succeed(f, resp, now)
-		c.updateFavicon(ctx, f, resp.URL, private, now)
+		c.updateFavicon(ctx, rs, f, resp.URL, private, now)
 		return nil, notModified, c.bounds.round(max(previous, resp.MaxAge))
 	}
 	// The body's room passes from the fetch budget to the parse budget
@@ -498,7 +498,7 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	if c.pages {
 		c.fetchPages(ctx, rs, f, p, since, resp.URL, private)
 	}
-	c.updateFavicon(ctx, f, resp.URL, private, now)
+	c.updateFavicon(ctx, rs, f, resp.URL, private, now)
 	dates := make([]time.Time, 0, len(p.Posts))
 	for _, post := range p.Posts {
 		dates = append(dates, post.Published)

@@ -55,12 +55,12 @@ var declaredIconTypes = map[string]bool{
 // feed was fetched from (fetchedFrom): the blog's home page's
 // <link rel="icon">, else /favicon.ico. Failures are logged and leave the
 // icon found before.
-func (c *Crawler) updateFavicon(ctx context.Context, f *vplanet.Feed, fetchedFrom string, private bool, now time.Time) {
+func (c *Crawler) updateFavicon(ctx context.Context, rs *runState, f *vplanet.Feed, fetchedFrom string, private bool, now time.Time) {
 	is, ok := c.store.(IconStore)
 	if !ok || now.Sub(f.FaviconChecked) < faviconEvery {
 		return
 	}
-	icon, err := c.favicon(ctx, f.SiteURL, fetchedFrom, private)
+	icon, err := c.favicon(ctx, rs, f.SiteURL, fetchedFrom, private)
 	if err != nil {
 		c.log.Info("blog icon not found", "feed", f.FetchURL(), "error", describe(err))
 	}
@@ -78,8 +78,10 @@ func (c *Crawler) updateFavicon(ctx context.Context, f *vplanet.Feed, fetchedFro
 }
 
 // favicon fetches the icon of the blog whose home page is home and whose
-// feed was fetched from fetchedFrom.
-func (c *Crawler) favicon(ctx context.Context, home, fetchedFrom string, private bool) (*vplanet.Favicon, error) {
+// feed was fetched from fetchedFrom. The home page is read where robots.txt
+// allows it, as post pages are; /favicon.ico, which browsers fetch from
+// every site they show, is not a page robots.txt speaks of.
+func (c *Crawler) favicon(ctx context.Context, rs *runState, home, fetchedFrom string, private bool) (*vplanet.Favicon, error) {
 	own := origin(fetchedFrom)
 	if own == "" {
 		return nil, fmt.Errorf("no origin in %q", fetchedFrom)
@@ -87,7 +89,8 @@ func (c *Crawler) favicon(ctx context.Context, home, fetchedFrom string, private
 	o := request{Accept: "image/webp, image/png, image/x-icon, image/*;q=0.8", Private: private, Origin: own,
 		Page: true, MaxBody: maxFavicon}
 	var candidates []string
-	if home != "" && origin(home) == own {
+	if u, err := url.Parse(home); err == nil && home != "" && origin(home) == own &&
+		c.robotsFor(ctx, rs.robots, u, private).allowed(u) {
 		links, err := c.iconLinks(ctx, home, request{Accept: pageAccept, Private: private, Origin: own,
 			Page: true, MaxBody: maxHomePage})
 		if err != nil {

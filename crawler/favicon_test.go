@@ -91,40 +91,48 @@ func TestFavicon(t *testing.T) {
 		files    map[string]file
 		wantType string // "": no icon
 		want     []byte
+		noHome   bool // the home page must not be fetched
 	}{
 		{"wordpress site icon", "/feed/", map[string]file{
 			"/feed/": wpFeed,
 			"/":      {"text/html; charset=UTF-8", mustRead(t, "favicon/wordpress-home.html")},
 			wpIcon:   {"image/png", pngIcon},
-		}, "image/png", pngIcon},
+		}, "image/png", pngIcon, false},
 		{"blogger favicon.ico", "/feeds/posts/default", map[string]file{
 			"/feeds/posts/default": bloggerFeed,
 			"/":                    {"text/html; charset=UTF-8", mustRead(t, "favicon/blogger-home.html")},
 			"/favicon.ico":         {"image/x-icon", icoIcon},
-		}, "image/x-icon", icoIcon},
+		}, "image/x-icon", icoIcon, false},
 		{"no link: /favicon.ico as image/vnd.microsoft.icon", "/feed/", map[string]file{
 			"/feed/":       wpFeed,
 			"/favicon.ico": {"image/vnd.microsoft.icon", icoIcon},
-		}, "image/x-icon", icoIcon},
+		}, "image/x-icon", icoIcon, false},
 		{"svg only", "/feed/", map[string]file{
 			"/feed/":       wpFeed,
 			"/":            {"text/html", mustRead(t, "favicon/svg-home.html")},
 			"/icon.svg":    {"image/svg+xml", svg},
 			"/favicon.ico": {"image/x-icon", svg}, // SVG bytes under an icon's type
-		}, "", nil},
+		}, "", nil, false},
 		{"an error page at /favicon.ico", "/feed/", map[string]file{
 			"/feed/":       wpFeed,
 			"/favicon.ico": {"text/html; charset=utf-8", []byte("<!doctype html><title>Not Found</title><h1>Not Found</h1>")},
-		}, "", nil},
+		}, "", nil, false},
 		{"a page's bytes under image/png", "/feed/", map[string]file{
 			"/feed/":       wpFeed,
 			"/favicon.ico": {"image/png", []byte("<html><script>alert(1)</script></html>")},
-		}, "", nil},
+		}, "", nil, false},
+		{"robots.txt keeps the home page", "/feed/", map[string]file{
+			"/feed/":       wpFeed,
+			"/robots.txt":  {"text/plain", []byte("User-agent: *\nDisallow: /\n")},
+			"/":            {"text/html; charset=UTF-8", mustRead(t, "favicon/wordpress-home.html")},
+			wpIcon:         {"image/png", pngIcon},
+			"/favicon.ico": {"image/x-icon", icoIcon},
+		}, "image/x-icon", icoIcon, true},
 		{"too large", "/feed/", map[string]file{
 			"/feed/":     wpFeed,
 			"/":          {"text/html; charset=UTF-8", []byte(`<html><head><link rel="icon" href="/photo.png"></head></html>`)},
 			"/photo.png": {"image/png", bigPNG(t)},
-		}, "", nil},
+		}, "", nil, false},
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -168,6 +176,9 @@ func TestFavicon(t *testing.T) {
 					case icon.ContentType != tt.wantType || !bytes.Equal(icon.Data, tt.want) || !f.HasFavicon:
 						t.Errorf("icon %s, %d bytes, HasFavicon %v; want %s, %d bytes", icon.ContentType, len(icon.Data),
 							f.HasFavicon, tt.wantType, len(tt.want))
+					}
+					if n := srv.hit("/"); tt.noHome && n != 0 {
+						t.Errorf("fetched the home page %d times against robots.txt", n)
 					}
 					if n := other.hit(wpIcon); n != 0 {
 						t.Errorf("fetched an icon on another origin %d times", n)
@@ -247,6 +258,28 @@ func FuzzFindIconLinks(f *testing.F) {
 			if strings.HasSuffix(strings.ToLower(l), ".svg") {
 				t.Errorf("link %q is SVG", l)
 			}
+		}
+	})
+}
+
+// FuzzCheckIcon: whatever the bytes and the declared type, an icon accepted
+// is one of the allowed image types, and never SVG or markup.
+func FuzzCheckIcon(f *testing.F) {
+	f.Add(mustRead(f, "favicon/favicon.ico"), "image/x-icon")
+	f.Add(mustRead(f, "favicon/cropped-site-icon-32x32.png"), "image/png")
+	f.Add(mustRead(f, "favicon/icon.svg"), "image/svg+xml")
+	f.Add(mustRead(f, "favicon/icon.svg"), "image/png")
+	f.Add([]byte("<html><script>alert(1)</script>"), "")
+	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
+		icon, err := checkIcon(body, contentType)
+		if err != nil {
+			return
+		}
+		if !iconTypes[icon.ContentType] || icon.ContentType != http.DetectContentType(body) {
+			t.Errorf("accepted %q as %s", body, icon.ContentType)
+		}
+		if strings.Contains(strings.ToLower(contentType), "svg") || strings.Contains(strings.ToLower(contentType), "html") {
+			t.Errorf("accepted an icon the server called %q", contentType)
 		}
 	})
 }
