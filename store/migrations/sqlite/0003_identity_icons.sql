@@ -3,7 +3,7 @@
 -- becomes an alias of it. merged_into is non-empty on such an alias: the ID
 -- names that post now, and the row itself is invisible everywhere.
 ALTER TABLE posts ADD COLUMN merged_into TEXT NOT NULL DEFAULT '';
-CREATE INDEX posts_feed_guid ON posts (feed_id, guid);
+CREATE INDEX posts_guid ON posts (guid, feed_id);
 
 -- Items beyond the newest 1,000 of the feed's last full fetch, which were
 -- not stored.
