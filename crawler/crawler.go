@@ -323,6 +323,9 @@ dispatch:
 	}
 	close(jobs)
 	wg.Wait()
+	if ctx.Err() == nil && storeErr == nil {
+		c.updateFavicons(ctx, rs)
+	}
 	sum.Duration = time.Since(start)
 	if err := ctx.Err(); err != nil {
 		return sum, fmt.Errorf("crawl: %w", err)
@@ -366,6 +369,11 @@ func (c *Crawler) crawlOne(ctx context.Context, rs *runState, f *vplanet.Feed, r
 	if err != nil {
 		c.log.Error("save feed", "feed", f.URL, "err", err)
 		return failed, 0, 0, fmt.Errorf("save %s: %w", f.URL, err)
+	}
+	if kind != failed && c.iconDue(f, start) {
+		rs.mu.Lock()
+		rs.iconsDue = append(rs.iconsDue, f)
+		rs.mu.Unlock()
 	}
 	switch kind {
 	case failed:
@@ -437,7 +445,6 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	}
 	if resp.Status == http.StatusNotModified {
 		c.succeed(f, resp, now)
-		c.updateFavicon(ctx, rs, f, resp.URL, private, now)
 		return nil, notModified, c.bounds.round(max(previous, resp.MaxAge))
 	}
 	// The body's room passes from the fetch budget to the parse budget
@@ -498,7 +505,6 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	if c.pages {
 		c.fetchPages(ctx, rs, f, p, since, resp.URL, private)
 	}
-	c.updateFavicon(ctx, rs, f, resp.URL, private, now)
 	dates := make([]time.Time, 0, len(p.Posts))
 	for _, post := range p.Posts {
 		dates = append(dates, post.Published)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/net/html"
@@ -48,6 +49,35 @@ var iconTypes = map[string]bool{
 var declaredIconTypes = map[string]bool{
 	"image/png": true, "image/x-icon": true, "image/vnd.microsoft.icon": true, "image/gif": true,
 	"image/jpeg": true, "image/webp": true, "application/octet-stream": true, "": true,
+}
+
+// iconDue reports whether the icon of f's blog is to be looked for now.
+func (c *Crawler) iconDue(f *vplanet.Feed, now time.Time) bool {
+	_, ok := c.store.(IconStore)
+	return ok && now.Sub(f.FaviconChecked) >= faviconEvery
+}
+
+// updateFavicons looks for the icons that are due, once every feed of the
+// run is saved: a first crawl's posts are not held up by icons, and the
+// per-host limit serves feeds first.
+func (c *Crawler) updateFavicons(ctx context.Context, rs *runState) {
+	jobs := make(chan *vplanet.Feed)
+	var wg sync.WaitGroup
+	for range min(c.workers, len(rs.iconsDue)) {
+		wg.Go(func() {
+			for f := range jobs {
+				c.updateFavicon(ctx, rs, f, f.FetchURL(), c.listedPrivate(ctx, f.URL), time.Now().UTC())
+			}
+		})
+	}
+	for _, f := range rs.iconsDue {
+		select {
+		case jobs <- f:
+		case <-ctx.Done():
+		}
+	}
+	close(jobs)
+	wg.Wait()
 }
 
 // updateFavicon looks for the icon of f's blog when it is due, and records

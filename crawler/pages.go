@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	// The readeck fork of go-shiori/go-readability: a tagged, maintained
@@ -42,6 +43,11 @@ type PostFinder interface {
 // runState is what the feeds of one run share.
 type runState struct {
 	robots *robotsCache
+
+	// iconsDue are the feeds whose blog's icon is due, looked for once
+	// every feed of the run is saved (see Crawler.updateFavicons).
+	mu       sync.Mutex
+	iconsDue []*vplanet.Feed
 }
 
 // fetchPages replaces the text of the posts of p that carry only an
