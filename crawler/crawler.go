@@ -83,7 +83,8 @@ type Options struct {
 	// are post pages.
 	BodyBudget int64
 	// SkipPages turns off fetching the pages of posts whose feed item is
-	// only an excerpt. By default their main text is fetched and indexed,
+	// only an excerpt, and the blog's home page for its icon (the icon is
+	// then looked for at /favicon.ico only). By default their main text is fetched and indexed,
 	// where the site's robots.txt allows it.
 	SkipPages bool
 

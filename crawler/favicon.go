@@ -109,8 +109,9 @@ func (c *Crawler) updateFavicon(ctx context.Context, rs *runState, f *vplanet.Fe
 
 // favicon fetches the icon of the blog whose home page is home and whose
 // feed was fetched from fetchedFrom. The home page is read where robots.txt
-// allows it, as post pages are; /favicon.ico, which browsers fetch from
-// every site they show, is not a page robots.txt speaks of.
+// allows it, as post pages are, and not at all with SkipPages; /favicon.ico,
+// which browsers fetch from every site they show, is not a page robots.txt
+// speaks of.
 func (c *Crawler) favicon(ctx context.Context, rs *runState, home, fetchedFrom string, private bool) (*vplanet.Favicon, error) {
 	own := origin(fetchedFrom)
 	if own == "" {
@@ -119,7 +120,7 @@ func (c *Crawler) favicon(ctx context.Context, rs *runState, home, fetchedFrom s
 	o := request{Accept: "image/webp, image/png, image/x-icon, image/*;q=0.8", Private: private, Origin: own,
 		Page: true, MaxBody: maxFavicon}
 	var candidates []string
-	if u, err := url.Parse(home); err == nil && home != "" && origin(home) == own &&
+	if u, err := url.Parse(home); err == nil && c.pages && home != "" && origin(home) == own &&
 		c.robotsFor(ctx, rs.robots, u, private).allowed(u) {
 		links, err := c.iconLinks(ctx, home, request{Accept: pageAccept, Private: private, Origin: own,
 			Page: true, MaxBody: maxHomePage})

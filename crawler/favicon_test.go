@@ -153,7 +153,9 @@ func TestFavicon(t *testing.T) {
 						return strings.ReplaceAll(s, "https://kwmtlog.blogspot.com", srv.URL)
 					})
 					syncFeeds(t, db, srv.URL+tt.feedPath)
-					c := New(db, Options{Logger: testLogger(t), SkipPages: true})
+					// Pages are on: the home page is read for its icon links. The
+					// feeds carry whole posts, so no post page is fetched.
+					c := New(db, Options{Logger: testLogger(t)})
 					for range 2 {
 						if sum, err := c.Run(ctx, RunOptions{All: true}); err != nil || sum.Failed > 0 {
 							t.Fatalf("crawl: %+v, %v", sum, err)
