@@ -84,8 +84,8 @@ type Options struct {
 	BodyBudget int64
 	// SkipPages turns off fetching the pages of posts whose feed item is
 	// only an excerpt, and the blog's home page for its icon (the icon is
-	// then looked for at /favicon.ico only). By default their main text is fetched and indexed,
-	// where the site's robots.txt allows it.
+	// then looked for at /favicon.ico only). By default their main text
+	// is fetched and indexed, where the site's robots.txt allows it.
 	SkipPages bool
 
 	// public replaces publicAddr, for tests: on loopback, a test declares
