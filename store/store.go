@@ -758,14 +758,12 @@ func savePost(ctx context.Context, tx *wtx, feedID int64, p *vplanet.Post, now t
 		// A new link for a GUID the feed already has: the post's link
 		// changed (its title and slug were edited). The post keeps its ID,
 		// and the new link's ID becomes an alias of it, so the same link
-		// reached through another feed is this post too. A GUID that is
-		// globally unique ("tag:blogger.com,1999:…", "hatenablog://entry/…",
-		// "https://example.com/?p=123") is the post whichever feed brought
-		// it first: a blog listed as RSS and Atom has one owner for both.
-		// One that is not ("42") is the post within its feed only.
+		// reached through another feed is this post too. Each feed finds
+		// its own GUIDs (post_guids): a blog listed as RSS and Atom may
+		// give one post a GUID in each.
 		var kept string
-		switch qerr := tx.QueryRowContext(ctx, `SELECT id FROM posts WHERE guid = ? AND merged_into = ''
-			AND (feed_id = ? OR ?) ORDER BY seq DESC LIMIT 1`, p.GUID, feedID, globalGUID(p.GUID)).Scan(&kept); {
+		switch qerr := tx.QueryRowContext(ctx, `SELECT g.post_id FROM post_guids g JOIN posts p ON p.id = g.post_id
+			WHERE g.feed_id = ? AND g.guid = ? AND p.merged_into = ''`, feedID, p.GUID).Scan(&kept); {
 		case qerr == nil:
 			if err := createAlias(ctx, tx, feedID, p.ID, p.URL, kept, now); err != nil {
 				return 0, 0, err
@@ -790,8 +788,15 @@ func savePost(ctx context.Context, tx *wtx, feedID int64, p *vplanet.Post, now t
 			updated, content, text, lang, hash, first_seen, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, feedID, p.GUID, p.URL, p.Title, p.Author, millis(published), millis(p.Updated),
 			p.Content, p.Text, p.Lang, p.Hash, millis(now), seq)
-		return 1, 0, err
+		if err != nil {
+			return 0, 0, err
+		}
+		return 1, 0, recordGUID(ctx, tx, feedID, p.GUID, p.ID)
 	case err != nil:
+		return 0, 0, err
+	}
+	// This feed's GUID names the post from now on, whichever feed owns it.
+	if err := recordGUID(ctx, tx, feedID, p.GUID, p.ID); err != nil {
 		return 0, 0, err
 	}
 	// A post that another feed brought first stays with that feed, unless
@@ -829,11 +834,19 @@ func savePost(ctx context.Context, tx *wtx, feedID int64, p *vplanet.Post, now t
 	return 0, 1, nil
 }
 
-// globalGUID reports whether a GUID can name one post on the whole web: a
-// URL or URI ("tag:", "hatenablog:", "https:"), not a blog's own counter.
-func globalGUID(guid string) bool {
-	scheme, rest, ok := strings.Cut(guid, ":")
-	return ok && scheme != "" && rest != "" && !strings.ContainsAny(scheme, " /")
+// recordGUID records that feed feedID names post id by guid. An unchanged
+// record costs a lookup, not a write.
+func recordGUID(ctx context.Context, tx *wtx, feedID int64, guid, id string) error {
+	if guid == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO post_guids (feed_id, guid, post_id) VALUES (?, ?, ?)
+		ON CONFLICT (feed_id, guid) DO UPDATE SET post_id = excluded.post_id
+		WHERE post_guids.post_id <> excluded.post_id`, feedID, guid, id)
+	if err != nil {
+		return fmt.Errorf("record guid: %w", err)
+	}
+	return nil
 }
 
 // createAlias makes id an alias of the post kept: an invisible row that
