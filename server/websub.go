@@ -108,7 +108,10 @@ func NewWithTopics(cfg Config, st *store.DB, ix *index.Index) (http.Handler, *To
 }
 
 // Check reports whether topic is one of the feeds this vplanet serves,
-// named as the feeds name themselves: websub.HubConfig.Topic.
+// named as the feeds name themselves: websub.HubConfig.Topic. A topic
+// asked for the first time gets its watermark here, at what the index
+// holds now, so that the posts indexed from the request on are pushed and
+// none before (the reader has the feed for those).
 func (t *Topics) Check(raw string) bool {
 	tp, ok := parseTopic(t.s.cfg.BaseURL, raw)
 	if !ok {
@@ -117,12 +120,16 @@ func (t *Topics) Check(raw string) bool {
 	if tp.q != "" && checkQuery(tp.q) != nil {
 		return false
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	if tp.blog != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
 		if _, err := t.s.st.FindFeed(ctx, tp.blog); err != nil {
 			return false
 		}
+	}
+	if _, err := t.s.st.AdvanceHubTopic(ctx, raw, 0, t.s.ix.Seq(), false); err != nil {
+		t.s.log.Warn("websub: start a topic's watermark", "topic", raw, "err", err)
+		return false
 	}
 	return true
 }
