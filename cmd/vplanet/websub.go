@@ -80,7 +80,9 @@ func (p *push) callback(poke chan<- struct{}) http.Handler {
 
 // publish distributes, each time the index has applied new changes, every
 // subscribed topic's new posts, until ctx ends. The index's sequence is
-// read in memory, so watching it often costs nothing.
+// read in memory, so watching it often costs nothing. A feed leaving
+// feeds.txt changes its posts' visibility, so this is also where the hubs
+// of feeds removed by any process's crawl are left.
 func (p *push) publish(ctx context.Context, indexed func() int64) {
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
@@ -95,6 +97,7 @@ func (p *push) publish(ctx context.Context, indexed func() int64) {
 		if seq == last {
 			continue
 		}
+		p.unsubscribeRemoved(ctx)
 		if _, err := p.hub.PublishEach(ctx, p.topics.Render); err != nil {
 			if ctx.Err() == nil {
 				p.log.Warn("websub: publish", "err", err)

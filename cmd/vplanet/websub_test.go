@@ -338,6 +338,24 @@ func TestWebSub(t *testing.T) {
 		}
 	})
 
+	t.Run("feed removed from the list leaves its hub", func(t *testing.T) {
+		if err := os.WriteFile(feeds, []byte("# the push blog is gone\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := run(ctx, []string{"vplanet", "crawl", "--data", data, "--feeds", feeds, "--wait", "30s"},
+			func(string) string { return "" }, strings.NewReader(""), io.Discard, io.Discard); err != nil {
+			t.Fatalf("crawl: %v", err)
+		}
+		select {
+		case got := <-hub.verified:
+			if want := "unsubscribe " + blog.feedURL(); got != want {
+				t.Errorf("hub verified %q, want %q", got, want)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("no unsubscription verified within 15s of the feed leaving the list")
+		}
+	})
+
 	t.Run("feeds name the hub and themselves", func(t *testing.T) {
 		resp, err := http.Get(base + "feed.atom?q=koala")
 		if err != nil {
