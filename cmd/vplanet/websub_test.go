@@ -38,7 +38,7 @@ type testHub struct {
 
 type hubSub struct{ callback, secret string }
 
-func newTestHub(t *testing.T) *testHub {
+func newTestHub(t testing.TB) *testHub {
 	h := &testHub{subs: map[string]hubSub{}, verified: make(chan string, 16)}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.ParseForm() != nil {
@@ -60,7 +60,7 @@ func newTestHub(t *testing.T) *testHub {
 
 // verify is section 5.3: GET the callback with a challenge, and take the
 // subscription only if the challenge comes back.
-func (h *testHub) verify(t *testing.T, mode, topic, callback, secret string) {
+func (h *testHub) verify(t testing.TB, mode, topic, callback, secret string) {
 	challenge := "c" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	q := url.Values{"hub.mode": {mode}, "hub.topic": {topic}, "hub.challenge": {challenge}, "hub.lease_seconds": {"86400"}}
 	sep := "?"
@@ -90,7 +90,7 @@ func (h *testHub) verify(t *testing.T, mode, topic, callback, secret string) {
 
 // distribute is section 7: POST body to the topic's subscriber, signed
 // with key (the subscriber's secret unless the test forges one).
-func (h *testHub) distribute(t *testing.T, topic string, body []byte, key string) int {
+func (h *testHub) distribute(t testing.TB, topic string, body []byte, key string) int {
 	t.Helper()
 	h.mu.Lock()
 	s, ok := h.subs[topic]
@@ -124,7 +124,7 @@ type pushBlog struct {
 	posts []string // titles, newest first; each post's text repeats its title
 }
 
-func newPushBlog(t *testing.T, hub string) *pushBlog {
+func newPushBlog(t testing.TB, hub string) *pushBlog {
 	b := &pushBlog{hub: hub, posts: []string{"Welcome to the push blog"}}
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/atom+xml")
@@ -168,7 +168,7 @@ func (b *pushBlog) atom() []byte {
 
 // freeAddr is a loopback address nothing listens on, for a serve that must
 // know its own address (--base-url) before it starts.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -374,7 +374,7 @@ func TestWebSub(t *testing.T) {
 }
 
 // metric reads one sample from /metrics, "" when absent.
-func metric(t *testing.T, base, name string) string {
+func metric(t testing.TB, base, name string) string {
 	t.Helper()
 	resp, err := http.Get(base + "metrics")
 	if err != nil {
@@ -388,4 +388,82 @@ func metric(t *testing.T, base, name string) string {
 		}
 	}
 	return ""
+}
+
+// BenchmarkPublishToSearchable measures the time from a blog publishing a
+// post to the post being found by /api/search, on loopback: with push (the
+// hub distributes, serve's callback ingests, the index follows at once),
+// and with polling at its best (a crawl starts the moment the post is
+// published; on the schedule it waits for the feed's next check, 15 min
+// to 2 h by its rhythm, 8 h for a feed whose hub pushes).
+func BenchmarkPublishToSearchable(b *testing.B) {
+	hub := newTestHub(b)
+	blog := newPushBlog(b, hub.srv.URL)
+	dir := b.TempDir()
+	data := filepath.Join(dir, "data")
+	feeds := filepath.Join(dir, "feeds.txt")
+	os.WriteFile(feeds, []byte(blog.feedURL()+"  Push blog en\n"), 0o644)
+	addr := freeAddr(b)
+	base := "http://" + addr + "/"
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"vplanet", "serve", "--addr", addr, "--base-url", base,
+			"--data", data, "--feeds", feeds, "--schedule", "@every 1h", "--log-level", "warn"},
+			func(string) string { return "" }, strings.NewReader(""), io.Discard, io.Discard)
+	}()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-hub.verified:
+	case err := <-done:
+		b.Fatalf("serve: %v", err)
+	case <-time.After(60 * time.Second):
+		b.Fatal("no subscription verified within 60s")
+	}
+	found := func(word string) bool {
+		resp, err := http.Get(base + "api/search?q=" + word)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(body), word)
+	}
+	await := func(word string) {
+		deadline := time.Now().Add(30 * time.Second)
+		for !found(word) {
+			if time.Now().After(deadline) {
+				b.Fatalf("%s not searchable within 30s", word)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	n := 0
+	word := func() string {
+		n++
+		return "benchword" + strconv.Itoa(n) + "x"
+	}
+	// The subscription turns active when its verification is stored.
+	time.Sleep(200 * time.Millisecond)
+	b.Run("push", func(b *testing.B) {
+		for b.Loop() {
+			w := word()
+			blog.add(w + " pushed")
+			if code := hub.distribute(b, blog.feedURL(), blog.atom(), ""); code/100 != 2 {
+				b.Fatalf("push answered %d", code)
+			}
+			await(w)
+		}
+	})
+	b.Run("poll", func(b *testing.B) {
+		for b.Loop() {
+			w := word()
+			blog.add(w + " polled")
+			if err := run(ctx, []string{"vplanet", "crawl", "--all", "--data", data, "--feeds", feeds, "--wait", "30s"},
+				func(string) string { return "" }, strings.NewReader(""), io.Discard, io.Discard); err != nil {
+				b.Fatal(err)
+			}
+			await(w)
+		}
+	})
 }
