@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -74,6 +75,17 @@ func TestWebSubRoutes(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a push larger than a request body", func(t *testing.T) {
+		e := newEnv(t, Config{WebSubCallback: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n, err := io.Copy(io.Discard, r.Body)
+			fmt.Fprint(w, n, err)
+		})})
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, newRequest("POST", "/websub/callback/abc", strings.NewReader(strings.Repeat("x", 2*maxBody))))
+		if want := fmt.Sprint(2*maxBody, nil); w.Body.String() != want {
+			t.Errorf("callback read %q, want %q: the callback's own limit applies", w.Body.String(), want)
+		}
+	})
 	const hub = "https://planet.example.org/websub/hub"
 	for _, tt := range []struct{ path, self, inBody string }{
 		{"/feed.atom", "https://planet.example.org/feed.atom", `<link rel="hub" href="` + hub + `">`},
