@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -350,33 +349,19 @@ func crawlOnce(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger,
 	return c.Run(ctx, crawler.RunOptions{All: all, Progress: progress})
 }
 
-// glossaryGroups reads the operator's glossary (one group a line, its
-// spellings separated by "|", "#" comments) for the search box's
-// suggestions; the index reads the same file for searching, and says what
-// is wrong with one it cannot use.
+// glossaryGroups returns the glossary's groups for the search box's
+// suggestions: the built-in ones and the operator's file (one group a line,
+// its spellings separated by "|", "#" comments). The index reads the same
+// file for searching, and says what is wrong with one it cannot use.
 func glossaryGroups(path string) ([][]string, error) {
-	if path == "" {
-		return nil, nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read glossary: %w", err)
-	}
-	var groups [][]string
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
+	var b []byte
+	if path != "" {
+		var err error
+		if b, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("read glossary: %w", err)
 		}
-		var g []string
-		for _, w := range strings.Split(line, "|") {
-			if w = strings.TrimSpace(w); w != "" {
-				g = append(g, w)
-			}
-		}
-		groups = append(groups, g)
 	}
-	return groups, nil
+	return index.GlossarySpellings(b), nil
 }
 
 // cronLogger lets robfig/cron log through slog.
