@@ -21,6 +21,13 @@ type Subscriber interface {
 	Find(ctx context.Context, feed string) (websub.Subscription, error)
 }
 
+// pushStore is a store that saves a push apart from a fetch, leaving the
+// feed's fetch state to the crawl that may be fetching it at the same
+// moment; *store.DB is one. Another store saves a push as a fetch.
+type pushStore interface {
+	SavePush(ctx context.Context, feed *vplanet.Feed, posts []*vplanet.Post) (created, updated int, err error)
+}
+
 // pushQuiet is how long after its last push (or its verification, before
 // any) an active subscription counts as pushing: a hub silent longer has
 // probably stopped, and the feed falls back to its own rhythm.
@@ -128,7 +135,11 @@ func (c *Crawler) Ingest(ctx context.Context, feedURL string, body []byte, conte
 	for _, post := range p.Posts {
 		post.FeedID = f.ID
 	}
-	created, updated, err := c.store.SaveFetch(ctx, f, p.Posts)
+	save := c.store.SaveFetch
+	if ps, ok := c.store.(pushStore); ok {
+		save = ps.SavePush
+	}
+	created, updated, err := save(ctx, f, p.Posts)
 	if err != nil {
 		return fmt.Errorf("ingest %s: %w", feedURL, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"vplanet"
 	"vplanet/websub"
 )
 
@@ -215,3 +216,34 @@ var (
 	_ websub.Store    = (*DB)(nil)
 	_ websub.HubStore = (*DB)(nil)
 )
+
+// SavePush stores the posts of a feed document a hub pushed, with the
+// feed's title, home page and last success: not its fetch state
+// (validators, next attempt, errors, a crawl's claim), which belongs to
+// the crawl that may be fetching the same feed at this moment.
+func (db *DB) SavePush(ctx context.Context, feed *vplanet.Feed, posts []*vplanet.Post) (created, updated int, err error) {
+	err = db.inTx(ctx, func(tx *wtx) error {
+		created, updated = 0, 0
+		res, err := tx.ExecContext(ctx, `UPDATE feeds SET title = ?, site_url = ?, last_success = ? WHERE id = ?`,
+			feed.Title, feed.SiteURL, millis(feed.LastSuccess), feed.ID)
+		if err != nil {
+			return fmt.Errorf("update feed: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("feed %d: %w", feed.ID, vplanet.ErrNotFound)
+		}
+		for _, p := range posts {
+			c, u, err := savePost(ctx, tx, feed.ID, p, db.now().UTC())
+			if err != nil {
+				return fmt.Errorf("save post %s: %w", p.ID, err)
+			}
+			created += c
+			updated += u
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, db.writeError("save push to "+feed.URL, err)
+	}
+	return created, updated, nil
+}

@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
+	"vplanet"
 	"vplanet/websub"
 	"vplanet/websub/websubtest"
 )
@@ -50,6 +52,36 @@ func TestAdvanceHubTopic(t *testing.T) {
 		}
 		if seq, _, _ := a.FindHubTopic(ctx, topic); seq != 9 {
 			t.Errorf("watermark = %d, want 9", seq)
+		}
+	})
+}
+
+// TestSavePush checks that a push stores its posts and the feed's title
+// and success, and leaves the fetch state a crawl saved meanwhile.
+func TestSavePush(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := openDSN(t, dsn)
+		f := sync2(t, db, "https://push.example/feed")[0]
+		pushed := *f // read before the crawl saved its state
+		next := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+		f.ETag, f.NextAttempt, f.Status = `"e1"`, next, vplanet.StatusOK
+		if _, _, err := db.SaveFetch(ctx, f, nil); err != nil {
+			t.Fatal(err)
+		}
+		pushed.Title, pushed.LastSuccess = "Pushed title", next.Add(-time.Hour)
+		created, _, err := db.SavePush(ctx, &pushed, []*vplanet.Post{{ID: "p1", GUID: "p1", Title: "A pushed post",
+			URL: "https://push.example/p1", Published: next, Text: "pushed", Lang: "en", Hash: "h1"}})
+		if err != nil || created != 1 {
+			t.Fatalf("SavePush = %d created, %v; want 1", created, err)
+		}
+		feeds, err := db.FindFeeds(ctx, vplanet.FeedFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := feeds[0]
+		if got.ETag != `"e1"` || !got.NextAttempt.Equal(next) || got.Title != "Pushed title" || !got.LastSuccess.Equal(pushed.LastSuccess) || got.PostCount != 1 {
+			t.Errorf("after a push the feed is %+v: want the crawl's ETag and next attempt, the push's title, success and post", got)
 		}
 	})
 }
