@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/mmcdole/gofeed"
+
+	"vplanet/internal/pgtest"
 )
 
 // testHub is a WebSub hub of the test's own, written to the W3C
@@ -199,6 +201,13 @@ func freeAddr(t testing.TB) string {
 // reader's subscription to a search feed and pushes it only the posts that
 // match, after a crawl stores them.
 func TestWebSub(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testWebSub(t, nil) })
+	t.Run("postgres", func(t *testing.T) { testWebSub(t, []string{"--database", pgtest.URL(t)}) })
+}
+
+// testWebSub is TestWebSub on one store; store names it (--database) or
+// is empty for SQLite under --data.
+func testWebSub(t *testing.T, store []string) {
 	hub := newTestHub(t)
 	blog := newPushBlog(t, hub.srv.URL)
 	dir := t.TempDir()
@@ -214,8 +223,8 @@ func TestWebSub(t *testing.T) {
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"vplanet", "serve", "--addr", addr, "--base-url", base, "--hub-allow-private",
-			"--data", data, "--feeds", feeds, "--schedule", "@every 1h"},
+		done <- run(ctx, append([]string{"vplanet", "serve", "--addr", addr, "--base-url", base, "--hub-allow-private",
+			"--data", data, "--feeds", feeds, "--schedule", "@every 1h"}, store...),
 			func(string) string { return "" }, strings.NewReader(""), io.Discard, logs)
 	}()
 	t.Cleanup(func() {
@@ -321,7 +330,7 @@ func TestWebSub(t *testing.T) {
 
 		blog.add("Koala sighting in the lab")
 		blog.add("Nothing about marsupials here")
-		if err := run(ctx, []string{"vplanet", "crawl", "--all", "--data", data, "--feeds", feeds, "--wait", "30s"},
+		if err := run(ctx, append([]string{"vplanet", "crawl", "--all", "--data", data, "--feeds", feeds, "--wait", "30s"}, store...),
 			func(string) string { return "" }, strings.NewReader(""), io.Discard, io.Discard); err != nil {
 			t.Fatalf("crawl: %v", err)
 		}
@@ -358,7 +367,7 @@ func TestWebSub(t *testing.T) {
 		if err := os.WriteFile(feeds, []byte("# the push blog is gone\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := run(ctx, []string{"vplanet", "crawl", "--data", data, "--feeds", feeds, "--wait", "30s"},
+		if err := run(ctx, append([]string{"vplanet", "crawl", "--data", data, "--feeds", feeds, "--wait", "30s"}, store...),
 			func(string) string { return "" }, strings.NewReader(""), io.Discard, io.Discard); err != nil {
 			t.Fatalf("crawl: %v", err)
 		}
