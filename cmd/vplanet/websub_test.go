@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ type testHub struct {
 	mu       sync.Mutex
 	subs     map[string]hubSub // by topic
 	verified chan string       // topics verified
+	requests atomic.Int64      // subscription requests received
 }
 
 type hubSub struct{ callback, secret string }
@@ -54,6 +56,7 @@ func newTestHub(t testing.TB) *testHub {
 			http.Error(w, "hub.mode, hub.topic and hub.callback are required", http.StatusBadRequest)
 			return
 		}
+		h.requests.Add(1)
 		w.WriteHeader(http.StatusAccepted)
 		go h.verify(t, mode, topic, callback, secret)
 	}))
@@ -396,6 +399,62 @@ func testWebSub(t *testing.T, store []string) {
 			t.Errorf("the Atom feed names no hub:\n%.600s", body)
 		}
 	})
+}
+
+// TestWebSubReplicas runs two replicas on one PostgreSQL database behind
+// one public address (--base-url is the first's): the feed is subscribed
+// once, whichever replica crawled it, the replica the hub reaches answers
+// for a subscription the other may have made, and the pushed post is
+// searchable on both.
+func TestWebSubReplicas(t *testing.T) {
+	database := pgtest.URL(t)
+	hub := newTestHub(t)
+	blog := newPushBlog(t, hub.srv.URL)
+	dir := t.TempDir()
+	feeds := filepath.Join(dir, "feeds.txt")
+	if err := os.WriteFile(feeds, []byte(blog.feedURL()+"  Push blog en\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addrA := freeAddr(t)
+	base := "http://" + addrA + "/"
+	ctx, cancel := context.WithCancel(context.Background())
+	var bases []string
+	var dones []chan error
+	for i, addr := range []string{addrA, freeAddr(t)} {
+		data := filepath.Join(dir, "data"+strconv.Itoa(i))
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, []string{"vplanet", "serve", "--addr", addr, "--base-url", base, "--database", database,
+				"--data", data, "--feeds", feeds, "--schedule", "@every 1h", "--log-level", "warn"},
+				func(string) string { return "" }, strings.NewReader(""), io.Discard, io.Discard)
+		}()
+		bases = append(bases, waitForServer(t, data, done)+"/")
+		dones = append(dones, done)
+	}
+	defer func() {
+		cancel()
+		for _, d := range dones {
+			<-d
+		}
+	}()
+	select {
+	case <-hub.verified:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no subscription verified within 30s")
+	}
+	time.Sleep(time.Second) // room for a second request, which must not come
+	if n := hub.requests.Load(); n != 1 {
+		t.Errorf("the hub got %d subscription requests for one feed from two replicas, want 1", n)
+	}
+	blog.add("Replicatedplatypus pushed once")
+	if code := hub.distribute(t, blog.feedURL(), blog.atom(), ""); code/100 != 2 {
+		t.Fatalf("push answered %d", code)
+	}
+	for i, b := range bases {
+		waitFor(t, 10*time.Second, "the pushed post in replica "+strconv.Itoa(i)+"'s search", func() bool {
+			return hasTitle(search(t, strings.TrimSuffix(b, "/"), "Replicatedplatypus"), "Replicatedplatypus pushed once")
+		})
+	}
 }
 
 // metric reads one sample from /metrics, "" when absent.
