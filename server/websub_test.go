@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -150,4 +151,32 @@ func TestRenderTopic(t *testing.T) {
 	if c, err := (&Topics{s: e.s}).Render(ctx, topic); err != nil || c.Body != nil {
 		t.Errorf("second rendering = %q, %v; want nothing (pushed once)", c.Body, err)
 	}
+}
+
+// FuzzParseTopic holds parseTopic, a parser of what readers send as
+// hub.topic, to its promise: a topic it takes is exactly the self URL the
+// server would give that feed, rebuilt from what it read.
+func FuzzParseTopic(f *testing.F) {
+	const base = "https://planet.example.org/"
+	for _, s := range []string{base + "feed.atom", base + "blogs/x/feed.rss?q=a+b", base + "feed.json?q=%E9%87%8D",
+		base + "feed.atom?q=a&q=b", base + "blogs/%2e%2e/feed.atom", "https://planet.example.org", base + "feed.atom?q="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		tp, ok := parseTopic(base, raw)
+		if !ok {
+			return
+		}
+		self := base
+		if tp.blog != "" {
+			self += "blogs/" + url.PathEscape(tp.blog) + "/"
+		}
+		self += "feed." + tp.format.name
+		if tp.q != "" {
+			self += "?q=" + url.QueryEscape(tp.q)
+		}
+		if self != raw {
+			t.Errorf("parseTopic(%q) took it as %q", raw, self)
+		}
+	})
 }
