@@ -707,7 +707,13 @@ func (db *DB) SharedCrawls() bool { return db.pg != nil }
 // came with it. Posts are upserted by ID: a new ID is created; an existing one
 // whose Hash differs is updated in place, keeping FirstSeen and the feed that
 // first brought it (unless that feed has left feeds.txt); an unchanged one
-// costs nothing. posts may be nil (a 304, an error).
+// costs nothing. Within a feed a post is its GUID: a post whose ID (its
+// link) is new but whose GUID the feed already gave another post updates
+// that post, which keeps its ID, and the new ID becomes an alias of it
+// (FindPosts answers it with the post; the change sequence carries it,
+// invisible, so an index drops it). A post's ID may so change during the
+// call. posts may be nil (a 304, an error). The feed's Dropped is saved;
+// its FaviconChecked is not (see UpdateFavicon).
 func (db *DB) SaveFetch(ctx context.Context, feed *vplanet.Feed, posts []*vplanet.Post) (created, updated int, err error) {
 	err = db.inTx(ctx, func(tx *wtx) error {
 		created, updated = 0, 0
