@@ -244,3 +244,29 @@ func mustTime(t *testing.T, s string) time.Time {
 	}
 	return tm
 }
+
+// TestChangedPostsAlias: a post whose link changed is not taken for a new
+// one on every later crawl, so its page is not fetched again and again.
+func TestChangedPostsAlias(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t)
+	syncFeeds(t, db, "https://vhoge.example.com/feed/")
+	f := feedsByURL(t, db)["https://vhoge.example.com/feed/"]
+	const guid = "https://vhoge.example.com/?p=123"
+	before := &vplanet.Post{ID: "old-link", GUID: guid, URL: "https://vhoge.example.com/old/", Title: "t", Hash: "h1"}
+	after := &vplanet.Post{ID: "new-link", GUID: guid, URL: "https://vhoge.example.com/new/", Title: "t2", Hash: "h2"}
+	for _, p := range []*vplanet.Post{before, after} {
+		if _, _, err := db.SaveFetch(ctx, f, []*vplanet.Post{p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := New(db, Options{Logger: testLogger(t)})
+	again := &vplanet.Post{ID: "new-link", GUID: guid, URL: "https://vhoge.example.com/new/", Title: "t2", Hash: "h2"}
+	if got := c.changedPosts(ctx, []*vplanet.Post{again}, time.Time{}); len(got) != 0 {
+		t.Errorf("changedPosts = %v, want none: the post is stored, under its first ID", ids(got))
+	}
+	edited := &vplanet.Post{ID: "new-link", GUID: guid, URL: "https://vhoge.example.com/new/", Title: "t3", Hash: "h3"}
+	if got := c.changedPosts(ctx, []*vplanet.Post{edited}, time.Time{}); len(got) != 1 {
+		t.Errorf("changedPosts of an edited post = %v, want it", ids(got))
+	}
+}

@@ -125,13 +125,20 @@ func (c *Crawler) changedPosts(ctx context.Context, posts []*vplanet.Post, since
 		c.log.Warn("store: cannot tell new posts; no post pages fetched", "error", err)
 		return nil
 	}
-	hashes := make(map[string]string, len(known))
+	// By ID, and by link: the ID of a post whose link changed is an alias,
+	// which the store answers with the post under its own ID.
+	hashes := make(map[string]string, 2*len(known))
 	for _, k := range known {
 		hashes[k.ID] = k.Hash
+		hashes["link\x00"+k.URL] = k.Hash
 	}
 	var out []*vplanet.Post
 	for _, p := range posts {
-		if h, ok := hashes[p.ID]; !ok || h != p.Hash {
+		h, ok := hashes[p.ID]
+		if !ok {
+			h, ok = hashes["link\x00"+p.URL]
+		}
+		if !ok || h != p.Hash {
 			out = append(out, p)
 		}
 	}
