@@ -200,6 +200,7 @@ type tokenWriter struct {
 	pos    int
 	out    []token
 	morphs []ja.Morpheme // of the run of Japanese at hand
+	parts  [][2]int      // of the katakana compound at hand
 }
 
 func (w *tokenWriter) emit(term string, start, end, pos int) {
@@ -227,6 +228,28 @@ func (a *textAnalyzer) japanese(w *tokenWriter, i, j int) {
 		term = ja.StemKatakana(term)
 		start := i + m.Offset
 		w.emit(term, start, start+len(m.Surface), w.pos)
+		// A katakana compound the dictionary does not know is indexed
+		// by its parts too, like a Latin compound: the first part at the
+		// whole's position, the others at the positions that follow,
+		// so that a part alone, a run of parts and the phrase of the
+		// whole with the words around it all match. The parts are those
+		// of the term, whose long-vowel mark is gone, so that サーバー
+		// and サーバ variants split alike; the last part ends where the
+		// surface does.
+		if !strings.HasPrefix(m.Surface, term) {
+			continue
+		}
+		w.parts = a.ja.Parts(term, w.parts[:0])
+		for k, p := range w.parts {
+			end := start + p[1]
+			if k > 0 {
+				w.pos++
+			}
+			if k == len(w.parts)-1 {
+				end = start + len(m.Surface)
+			}
+			w.emit(ja.StemKatakana(term[p[0]:p[1]]), start+p[0], end, w.pos)
+		}
 	}
 }
 
