@@ -37,6 +37,26 @@ type Store interface {
 	SaveFetch(ctx context.Context, feed *vplanet.Feed, posts []*vplanet.Post) (created, updated int, err error)
 }
 
+// Claimer is a store that hands out due feeds a few at a time, so that
+// crawls running at once in several processes share them and fetch each
+// once; *store.DB is one. A crawl claims as it goes when its store is one
+// and says crawls are shared.
+type Claimer interface {
+	// SharedCrawls reports whether crawls in other processes may run at
+	// the same time, so that a crawl must claim each feed before fetching
+	// it. Where crawls take turns (a lock), claiming would only slow them.
+	SharedCrawls() bool
+	// ClaimFeeds claims, of the feeds with these IDs, those this run may
+	// fetch (due, not held by another crawl), in the order of ids.
+	ClaimFeeds(ctx context.Context, start time.Time, all bool, ids []int64) ([]*vplanet.Feed, error)
+}
+
+// claimBatch is how many feeds a crawl claims at a time, in the order it
+// would fetch them (hosts interleaved): few enough that crawls running at
+// once share the work, and a round trip to the store per eight fetches
+// costs little beside them.
+const claimBatch = 8
+
 // Options configure a Crawler. The zero value of each field means its
 // default.
 type Options struct {
@@ -216,13 +236,16 @@ func (c *Crawler) Run(ctx context.Context, o RunOptions) (Summary, error) {
 		return Summary{}, fmt.Errorf("crawl: find feeds: %w", err)
 	}
 	feeds = interleaveHosts(notGone(feeds))
+	claimer, claims := c.store.(Claimer)
+	claims = claims && claimer.SharedCrawls()
 
 	rs := &runState{robots: newRobotsCache()}
 	var (
 		mu       sync.Mutex
-		sum      = Summary{Feeds: len(feeds)}
-		storeErr error                 // the first write the store refused
-		broken   = make(chan struct{}) // closed with storeErr: stop dispatching
+		sum      = Summary{Feeds: len(feeds)} // with claims, those claimed
+		total    = len(feeds)                 // for Progress; with claims, those due at the start
+		storeErr error                        // the first write the store refused
+		broken   = make(chan struct{})        // closed with storeErr: stop dispatching
 		jobs     = make(chan *vplanet.Feed)
 		wg       sync.WaitGroup
 	)
@@ -252,21 +275,51 @@ func (c *Crawler) Run(ctx context.Context, o RunOptions) (Summary, error) {
 				sum.Updated += updated
 				done := sum.OK + sum.NotModified + sum.Failed
 				if o.Progress != nil {
-					o.Progress(done, len(feeds))
+					o.Progress(done, max(total, done))
 				}
 				mu.Unlock()
 			}
 		})
 	}
+	var pending []*vplanet.Feed
+	if claims {
+		// The feeds found due are this run's order; the claims decide
+		// which of them this process fetches.
+		pending, feeds, sum.Feeds = feeds, nil, 0
+	}
 dispatch:
-	for _, f := range feeds {
-		select {
-		case jobs <- f:
-		case <-ctx.Done():
-			break dispatch
-		case <-broken:
-			break dispatch
+	for len(feeds) > 0 || len(pending) > 0 {
+		if claims {
+			chunk := pending[:min(claimBatch, len(pending))]
+			pending = pending[len(chunk):]
+			ids := make([]int64, len(chunk))
+			for i, f := range chunk {
+				ids[i] = f.ID
+			}
+			batch, err := claimer.ClaimFeeds(ctx, start.UTC(), o.All, ids)
+			if err != nil {
+				mu.Lock()
+				if storeErr == nil && ctx.Err() == nil {
+					storeErr = fmt.Errorf("claim feeds: %w", err)
+				}
+				mu.Unlock()
+				break
+			}
+			mu.Lock()
+			sum.Feeds += len(batch)
+			mu.Unlock()
+			feeds = batch // claimed by another crawl: not in batch
 		}
+		for _, f := range feeds {
+			select {
+			case jobs <- f:
+			case <-ctx.Done():
+				break dispatch
+			case <-broken:
+				break dispatch
+			}
+		}
+		feeds = nil
 	}
 	close(jobs)
 	wg.Wait()

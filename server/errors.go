@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"vplanet"
+	"vplanet/store"
 )
 
 // requestError is a problem with the request itself, with the status to
@@ -62,6 +63,10 @@ func (s *server) errorStatus(r *http.Request, err error) (int, string) {
 		return http.StatusBadRequest, msg
 	case errors.Is(err, vplanet.ErrNotFound):
 		return http.StatusNotFound, "not found"
+	case errors.Is(err, store.ErrUnreachable):
+		// It passes: the store reconnects by itself.
+		s.log.Warn("request failed: the database is unreachable", "method", r.Method, "path", r.URL.Path, "err", err)
+		return http.StatusServiceUnavailable, "the database is unreachable for now; searches still answer; try again in a minute"
 	case errors.Is(err, context.DeadlineExceeded):
 		s.log.Warn("request timed out", "method", r.Method, "path", r.URL.Path, "err", err)
 		return http.StatusServiceUnavailable, "the search took too long; try fewer or more specific words"

@@ -22,6 +22,7 @@ type health struct {
 	Lag        int64  `json:"lag"`
 	Posts      int    `json:"posts"`
 	Progress   *int   `json:"progress,omitempty"` // posts applied so far by a rebuild
+	Schema     int    `json:"schema,omitempty"`   // the store's schema version
 	Error      string `json:"error,omitempty"`
 }
 
@@ -41,12 +42,21 @@ func (s *server) handleHealthz() http.Handler {
 			h.Posts, err = s.st.CountPosts(ctx)
 		}
 		if err != nil {
-			// The answer is the 503 itself; the details go to the log.
+			// The details go to the log.
 			s.log.Error("healthz: read store", "err", err)
-			h.Status, h.Error = "error", "the store cannot be read"
-			writeJSON(w, r, http.StatusServiceUnavailable, h)
+			h.Status, h.Error = "error", "the store is unreachable"
+			status := http.StatusServiceUnavailable
+			if rebuilding, _ := s.ix.Rebuilding(); s.st.HasMirror() && h.IndexedSeq > 0 && !rebuilding {
+				// A replica with its own copy of the posts still answers
+				// searches: a load balancer keeps sending them.
+				h.Status = "store unreachable"
+				h.Error += "; searches answer from this replica's index and its copy of the posts, new posts wait"
+				status = http.StatusOK
+			}
+			writeJSON(w, r, status, h)
 			return
 		}
+		h.Schema, _ = s.st.SchemaVersion(ctx)
 		h.Lag = max(h.Seq-h.IndexedSeq, 0)
 		status := http.StatusOK
 		// reindexing covers the moment between accepting POST /api/reindex

@@ -72,10 +72,12 @@ var (
 		"Feeds by status.", []string{"status"}, nil)
 	descRebuilding = prometheus.NewDesc("vplanet_index_rebuilding",
 		"1 while the index is being rebuilt.", nil, nil)
+	descStoreUp = prometheus.NewDesc("vplanet_store_up",
+		"1 when the store answered this scrape, 0 when it is unreachable.", nil, nil)
 )
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPosts, descSeq, descIndexed, descLag, descFeeds, descRebuilding} {
+	for _, d := range []*prometheus.Desc{descPosts, descSeq, descIndexed, descLag, descFeeds, descRebuilding, descStoreUp} {
 		ch <- d
 	}
 }
@@ -87,8 +89,11 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descIndexed, prometheus.GaugeValue, float64(indexed))
 	rebuilding, _ := c.ix.Rebuilding()
 	ch <- prometheus.MustNewConstMetric(descRebuilding, prometheus.GaugeValue, b2f(rebuilding))
-	if seq, err := c.st.MaxSeq(ctx); err != nil {
-		c.log.Warn("metrics: read store seq", "err", err)
+	seq, err := c.st.MaxSeq(ctx)
+	ch <- prometheus.MustNewConstMetric(descStoreUp, prometheus.GaugeValue, b2f(err == nil))
+	if err != nil {
+		c.log.Warn("metrics: store unreachable", "err", err)
+		return
 	} else {
 		ch <- prometheus.MustNewConstMetric(descSeq, prometheus.GaugeValue, float64(seq))
 		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(max(seq-indexed, 0)))

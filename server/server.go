@@ -41,8 +41,9 @@ type Config struct {
 	// DefaultMetricsNetworks.
 	MetricsNetworks []netip.Prefix
 
-	// Glossary is the operator's groups of words that mean the same, offered
-	// as suggestions while typing; nil = none.
+	// Glossary is the groups of words that mean the same (the built-in
+	// glossary's and the operator's), offered as suggestions while typing;
+	// nil = none.
 	Glossary [][]string
 
 	// Registry receives the server's metrics and is what /metrics serves, so

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"vplanet"
+	"vplanet/internal/pgtest"
 	"vplanet/store"
 )
 
@@ -44,57 +45,72 @@ func fill(tb testing.TB, db *store.DB, n int) []string {
 }
 
 func TestFindPosts(t *testing.T) {
-	ctx := context.Background()
-	db := openTest(t)
-	all := fill(t, db, 260)
-	tests := []struct {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := openDSN(t, dsn)
+		all := fill(t, db, 260)
+		tests := []struct {
+			name string
+			ids  []string
+			want []string
+		}{
+			{"none", nil, nil},
+			{"in the order asked", []string{"p00007", "p00002", "p00120"}, []string{"p00007", "p00002", "p00120"}},
+			{"unknown skipped", []string{"nope", "p00003", "p99999"}, []string{"p00003"}},
+			{"asked twice, found once", []string{"p00004", "p00004"}, []string{"p00004"}},
+			{"more than one query holds", slices.Concat(all[200:], all[:200]), slices.Concat(all[200:], all[:200])},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				full, err := db.FindPosts(ctx, tt.ids)
+				if err != nil {
+					t.Fatal(err)
+				}
+				brief, err := db.FindPostsWithoutContent(ctx, tt.ids)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := ids(full); !slices.Equal(got, tt.want) {
+					t.Errorf("FindPosts = %v, want %v", got, tt.want)
+				}
+				if len(brief) != len(full) {
+					t.Fatalf("FindPostsWithoutContent found %d, FindPosts %d", len(brief), len(full))
+				}
+				for i, p := range full {
+					if p.Content == "" || !strings.Contains(p.Content, p.Text) {
+						t.Errorf("%s: FindPosts gave Content %.40q", p.ID, p.Content)
+					}
+					b := *brief[i]
+					if b.Content != "" {
+						t.Errorf("%s: FindPostsWithoutContent gave Content %.40q", p.ID, b.Content)
+					}
+					b.Content = p.Content
+					if b != *p {
+						t.Errorf("%s: without content\n%+v\nwant the rest as FindPosts gives it\n%+v", p.ID, b, *p)
+					}
+				}
+			})
+		}
+	})
+}
+
+// BenchmarkFindPosts fetches a page of ten search hits from 2,000 posts,
+// on each backend (PostgreSQL over loopback).
+func BenchmarkFindPosts(b *testing.B) {
+	for _, be := range []struct {
 		name string
-		ids  []string
-		want []string
+		dsn  func(b *testing.B) string
 	}{
-		{"none", nil, nil},
-		{"in the order asked", []string{"p00007", "p00002", "p00120"}, []string{"p00007", "p00002", "p00120"}},
-		{"unknown skipped", []string{"nope", "p00003", "p99999"}, []string{"p00003"}},
-		{"asked twice, found once", []string{"p00004", "p00004"}, []string{"p00004"}},
-		{"more than one query holds", slices.Concat(all[200:], all[:200]), slices.Concat(all[200:], all[:200])},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			full, err := db.FindPosts(ctx, tt.ids)
-			if err != nil {
-				t.Fatal(err)
-			}
-			brief, err := db.FindPostsWithoutContent(ctx, tt.ids)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := ids(full); !slices.Equal(got, tt.want) {
-				t.Errorf("FindPosts = %v, want %v", got, tt.want)
-			}
-			if len(brief) != len(full) {
-				t.Fatalf("FindPostsWithoutContent found %d, FindPosts %d", len(brief), len(full))
-			}
-			for i, p := range full {
-				if p.Content == "" || !strings.Contains(p.Content, p.Text) {
-					t.Errorf("%s: FindPosts gave Content %.40q", p.ID, p.Content)
-				}
-				b := *brief[i]
-				if b.Content != "" {
-					t.Errorf("%s: FindPostsWithoutContent gave Content %.40q", p.ID, b.Content)
-				}
-				b.Content = p.Content
-				if b != *p {
-					t.Errorf("%s: without content\n%+v\nwant the rest as FindPosts gives it\n%+v", p.ID, b, *p)
-				}
-			}
-		})
+		{"sqlite", func(b *testing.B) string { return b.TempDir() + "/vplanet.db" }},
+		{"postgres", func(b *testing.B) string { return pgtest.URL(b) }},
+	} {
+		b.Run(be.name, func(b *testing.B) { benchmarkFindPosts(b, be.dsn(b)) })
 	}
 }
 
-// BenchmarkFindPosts fetches a page of ten search hits from 2,000 posts.
-func BenchmarkFindPosts(b *testing.B) {
+func benchmarkFindPosts(b *testing.B, dsn string) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, b.TempDir()+"/vplanet.db")
+	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		b.Fatal(err)
 	}

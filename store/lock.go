@@ -71,3 +71,18 @@ func (l *Lock) Release() error {
 func mkdirAll(dir string) error {
 	return os.MkdirAll(dir, 0o755)
 }
+
+// createPrivate creates the database file at path, readable and writable by
+// its owner alone, unless it exists. SQLite gives the -wal and -shm files it
+// creates beside it the same mode: the store holds every post and the
+// crawl's state, which other users of the machine have no need to read.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}

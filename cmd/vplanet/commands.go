@@ -28,11 +28,17 @@ import (
 func runCrawl(ctx context.Context, env *cmdEnv, args []string) error {
 	var cfg config
 	fs := newFlagSet(env, "crawl", &cfg)
+	cfg.addDatabase(fs)
 	all := fs.Bool("all", false, "crawl every feed now, not only those that are due")
-	wait := fs.Duration("wait", 0, "how long to wait for a crawl already running (0: exit at once with code 3)")
+	wait := fs.Duration("wait", 0, "how long to wait for a crawl already running (0: exit at once with code 3); with --database, crawls share the due feeds and never wait")
+	cfg.addLease(fs)
+	cfg.addRhythm(fs)
 	quiet := fs.Bool("quiet", false, "no progress bar, even on a terminal")
 	cfg.addMemoryLimit(fs, 256)
 	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if err := cfg.checkRhythm(); err != nil {
 		return err
 	}
 	cfg.setMemoryLimit(env.getenv)
@@ -99,6 +105,7 @@ type searchResult struct {
 func runSearch(ctx context.Context, env *cmdEnv, args []string) error {
 	var cfg config
 	fs := newFlagSet(env, "search", &cfg)
+	cfg.addDatabase(fs)
 	asJSON := fs.Bool("json", false, "print /api/search's JSON")
 	limit := fs.Int("limit", 10, "how many results, 1 to 100")
 	offset := fs.Int("offset", 0, "skip this many results")
@@ -193,6 +200,7 @@ func printResults(w io.Writer, res *searchResult, color bool) {
 func runReindex(ctx context.Context, env *cmdEnv, args []string) error {
 	var cfg config
 	fs := newFlagSet(env, "reindex", &cfg)
+	cfg.addDatabase(fs)
 	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
@@ -274,6 +282,7 @@ type feedStatus struct {
 func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
 	var cfg config
 	fs := newFlagSet(env, "feeds", &cfg)
+	cfg.addDatabase(fs)
 	asJSON := fs.Bool("json", false, "print JSON, the same as /api/feeds")
 	if err := parseFlags(fs, env, args); err != nil {
 		return err
@@ -339,6 +348,7 @@ func ago(t time.Time) string {
 func runBackup(ctx context.Context, env *cmdEnv, args []string) error {
 	var cfg config
 	fs := newFlagSet(env, "backup", &cfg)
+	cfg.addDatabase(fs)
 	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
@@ -453,6 +463,7 @@ func appendFeeds(path, from string, srcs []vplanet.FeedSource) (added, listed in
 func runPurge(ctx context.Context, env *cmdEnv, args []string) error {
 	var cfg config
 	fs := newFlagSet(env, "purge", &cfg)
+	cfg.addDatabase(fs)
 	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"vplanet/crawler"
 	"vplanet/index"
@@ -33,13 +34,22 @@ type config struct {
 	logJSON  bool
 	memLimit int    // MiB; see setMemoryLimit
 	glossary string // an operator's glossary, beside the built-in one
+
+	// database is --database: a postgres:// URL puts the store there,
+	// and --data then holds only the index and the server record.
+	database string
+	lease    time.Duration // --claim-lease: how long a crawl holds a feed
+
+	// --feed-min-interval and --feed-max-interval: the bounds of each
+	// feed's own rhythm of checks (see crawler.Options.MinRhythm).
+	minRhythm, maxRhythm time.Duration
 }
 
 // newFlagSet returns a flag set for command name with the shared flags.
 func newFlagSet(env *cmdEnv, name string, cfg *config) *flag.FlagSet {
 	fs := flag.NewFlagSet("vplanet "+name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	fs.StringVar(&cfg.data, "data", "./data", "data `directory`: the store, the index and the crawl lock")
+	fs.StringVar(&cfg.data, "data", "./data", "data `directory`: the store (SQLite), the index, the crawl lock and the server record; with --database, only this host's index, its copy of the posts and its server record")
 	fs.StringVar(&cfg.feeds, "feeds", "./feeds.txt", "the feed list `file`")
 	fs.StringVar(&cfg.glossary, "glossary", "", "a `file` of more acronyms and their long forms for search (\"VCHA | vCenter HA\" a line), added to the built-in glossary")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
@@ -48,11 +58,16 @@ func newFlagSet(env *cmdEnv, name string, cfg *config) *flag.FlagSet {
 }
 
 // parseFlags sets each flag from its VPLANET_ variable (--base-url from
-// VPLANET_BASE_URL), then from the command line, which wins.
+// VPLANET_BASE_URL; --database from VPLANET_DATABASE_URL), then from the
+// command line, which wins.
 func parseFlags(fs *flag.FlagSet, env *cmdEnv, args []string) error {
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "VPLANET_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if f.Name == "database" {
+			// The name operators know from other programs on PostgreSQL.
+			name = "VPLANET_DATABASE_URL"
+		}
 		if v := env.getenv(name); v != "" && err == nil {
 			if e := f.Value.Set(v); e != nil {
 				err = usagef("%s=%q: %v", name, v, e)
@@ -67,6 +82,33 @@ func parseFlags(fs *flag.FlagSet, env *cmdEnv, args []string) error {
 			return usagef("%s -h: help shown", fs.Name())
 		}
 		return usagef("%v", err)
+	}
+	return nil
+}
+
+// addDatabase adds --database to a command that opens the store.
+func (cfg *config) addDatabase(fs *flag.FlagSet) {
+	fs.StringVar(&cfg.database, "database", "", "PostgreSQL `URL` of the store (postgres://user:password@host/db); without it the store is SQLite under --data")
+}
+
+// addLease adds --claim-lease to a command that crawls.
+func (cfg *config) addLease(fs *flag.FlagSet) {
+	fs.DurationVar(&cfg.lease, "claim-lease", store.DefaultLease, "how long a crawl holds the feeds it claims: a crawl killed while holding feeds delays them by at most this")
+}
+
+// addRhythm adds the bounds of a feed's rhythm to a command that crawls.
+func (cfg *config) addRhythm(fs *flag.FlagSet) {
+	fs.DurationVar(&cfg.minRhythm, "feed-min-interval", 15*time.Minute, "a feed is checked at most this often, however often its blog posts")
+	fs.DurationVar(&cfg.maxRhythm, "feed-max-interval", 2*time.Hour, "a feed is checked at least this often, however quiet its blog: the longest a new post waits to be seen, beside the schedule's period")
+}
+
+// checkRhythm says what is wrong with the rhythm's bounds.
+func (cfg *config) checkRhythm() error {
+	switch {
+	case cfg.minRhythm < time.Minute:
+		return usagef("--feed-min-interval %v: want a minute or more", cfg.minRhythm)
+	case cfg.maxRhythm < cfg.minRhythm:
+		return usagef("--feed-max-interval %v is shorter than --feed-min-interval %v", cfg.maxRhythm, cfg.minRhythm)
 	}
 	return nil
 }
@@ -103,6 +145,7 @@ func (cfg *config) storePath() string  { return filepath.Join(cfg.data, "vplanet
 func (cfg *config) indexPath() string  { return filepath.Join(cfg.data, "index") }
 func (cfg *config) lockPath() string   { return filepath.Join(cfg.data, "crawl.lock") }
 func (cfg *config) serverPath() string { return filepath.Join(cfg.data, "server.json") }
+func (cfg *config) mirrorPath() string { return filepath.Join(cfg.data, "posts.db") }
 
 // openIndex opens the index in the data directory with the glossary,
 // applying inFlight batches at once (see index.Options).
@@ -110,13 +153,25 @@ func (cfg *config) openIndex(log *slog.Logger, inFlight int) (*index.Index, erro
 	return index.Open(cfg.indexPath(), index.Options{Logger: log, GlossaryFile: cfg.glossary, InFlight: inFlight})
 }
 
-// openStore opens the store in the data directory, saying where it looked
-// when it cannot.
+// openStore opens the store: in PostgreSQL with --database, else in the
+// data directory; the error names the database or the file.
 func (cfg *config) openStore(ctx context.Context) (*store.DB, error) {
 	if err := os.MkdirAll(cfg.data, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	return store.Open(ctx, cfg.storePath())
+	dsn := cfg.storePath()
+	if cfg.database != "" {
+		if !store.IsPostgres(cfg.database) {
+			return nil, usagef("--database: want a postgres:// URL, such as postgres://vplanet:password@db.example/vplanet (without --database the store is SQLite under --data)")
+		}
+		dsn = cfg.database
+	}
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetLease(cfg.lease)
+	return db, nil
 }
 
 // syncFeeds reads the feed list and makes the store's feeds match it.

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/mmcdole/gofeed"
+
+	"vplanet/internal/pgtest"
 )
 
 // binary is the vplanet binary that TestMain builds, for the tests that are
@@ -39,7 +41,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build vplanet:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m) // runs the tests, then stops a PostgreSQL they started
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

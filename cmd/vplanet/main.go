@@ -11,7 +11,8 @@
 //	vplanet purge                                             delete feeds removed from feeds.txt, and their posts
 //
 // Every command takes --data DIR (default ./data) and --feeds FILE (default
-// ./feeds.txt); VPLANET_* environment variables mirror the flags.
+// ./feeds.txt); those that open the store take --database URL (PostgreSQL);
+// VPLANET_* environment variables mirror the flags.
 package main
 
 import (
@@ -24,6 +25,7 @@ import (
 	"syscall"
 
 	"vplanet"
+	"vplanet/store"
 )
 
 // Exit codes other than 0 and 1, for scripts and cron.
@@ -76,7 +78,9 @@ Usage:
   vplanet --version
 
 Every command takes --data DIR (default ./data) and --feeds FILE (default
-./feeds.txt). Each flag can also be set by a VPLANET_ environment variable:
+./feeds.txt). Commands that open the store take --database URL: a
+postgres:// URL puts the store in PostgreSQL, shared by every host, and
+--data then holds only this host's index and server record. Each flag can also be set by a VPLANET_ environment variable:
 --base-url by VPLANET_BASE_URL, and so on. Run "vplanet COMMAND -h" for a
 command's flags.
 `
@@ -108,7 +112,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "purge":
 		return runPurge(ctx, env, rest)
 	case "version", "--version", "-version":
-		fmt.Fprintf(stdout, "vplanet %s\n", vplanet.Version)
+		fmt.Fprintf(stdout, "vplanet %s (store schema %d)\n", vplanet.Version, store.SchemaVersion())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprintf(stdout, usage, vplanet.Version)

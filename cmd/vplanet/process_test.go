@@ -71,6 +71,8 @@ func TestBadFlags(t *testing.T) {
 		{"bad time zone", []string{"serve", "--tz", "Mars/Olympus", "--data", dir}, `--tz "Mars/Olympus"`},
 		{"unknown command", []string{"crawlx"}, `unknown command "crawlx"`},
 		{"search without query", []string{"search", "--data", dir}, "give a query"},
+		{"feed bounds upside down", []string{"crawl", "--feed-min-interval", "3h", "--data", dir}, "--feed-max-interval 2h0m0s is shorter than --feed-min-interval 3h0m0s"},
+		{"feed bound too short", []string{"serve", "--feed-min-interval", "10s", "--data", dir}, "--feed-min-interval 10s: want a minute or more"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

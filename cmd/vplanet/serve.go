@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 
 	"vplanet"
 	"vplanet/crawler"
+	"vplanet/index"
 	"vplanet/server"
 	"vplanet/store"
 )
@@ -43,6 +43,9 @@ type serveConfig struct {
 func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	var cfg serveConfig
 	fs := newFlagSet(env, "serve", &cfg.config)
+	cfg.addDatabase(fs)
+	cfg.addLease(fs)
+	cfg.addRhythm(fs)
 	fs.StringVar(&cfg.addr, "addr", ":8080", "listen `address`")
 	fs.StringVar(&cfg.schedule, "schedule", "@every 30m", "crawl `schedule`: a cron spec (\"*/30 * * * *\", \"@hourly\", \"CRON_TZ=Asia/Tokyo 0 7 * * *\"); \"off\" to only serve")
 	fs.StringVar(&cfg.baseURL, "base-url", "", "public `URL` for absolute links (default: from each request)")
@@ -54,6 +57,9 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	fs.IntVar(&cfg.connsPerClient, "max-conns-per-client", 64, "open connections one client address may hold (trusted proxies excepted; 0: no cap)")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 30*time.Second, "how long an idle keep-alive connection is kept open")
 	if err := parseFlags(fs, env, args); err != nil {
+		return err
+	}
+	if err := cfg.checkRhythm(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -94,6 +100,11 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	defer db.Close()
+	// A replica keeps a copy of the posts beside its index, to answer
+	// searches while PostgreSQL is away.
+	if err := db.OpenMirror(ctx, cfg.mirrorPath()); err != nil {
+		return err
+	}
 	if err := cfg.syncFeeds(ctx, db, log); err != nil {
 		return err
 	}
@@ -146,7 +157,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(server.LimitListener(ln, cfg.connsPerClient, trusted)) }()
-	log.Info("serving", "addr", "http://"+info.Addr+"/", "data", cfg.data, "schedule", cfg.schedule, "version", vplanet.Version)
+	log.Info("serving", "addr", "http://"+info.Addr+"/", "data", cfg.data, "store", db.String(), "schedule", cfg.schedule, "version", vplanet.Version)
 
 	// The index follows the store: whatever a crawl commits, from this
 	// process or from cron's, is searchable within a second or two.
@@ -156,7 +167,15 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		buildIndex(followCtx, db, ix, log)
 		ix.Follow(followCtx, db, time.Second, poke)
+	}()
+	// On PostgreSQL a commit from any process wakes the follower at once
+	// (LISTEN/NOTIFY); the poll each second covers a lost connection.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		db.Listen(followCtx, poke)
 	}()
 
 	// Crawls run on the schedule and once at start, never two at once.
@@ -233,51 +252,78 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	return nil
 }
 
-// crawlOnce brings the store's feeds in line with the feed list, takes the
-// crawl lock, and crawls. A crawl already running makes it wait up to wait,
-// then fail with an error wrapping vplanet.ErrLocked.
-func crawlOnce(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, all bool, wait time.Duration, progress func(done, total int)) (crawler.Summary, error) {
-	lock, err := store.Acquire(ctx, cfg.lockPath(), holder("vplanet crawl"), wait)
-	if err != nil {
-		return crawler.Summary{}, fmt.Errorf("crawl: %w", err)
+// buildIndex builds an empty index from a store that has posts: a replica
+// started with an empty --data (a new host, an emptyDir volume) or a first
+// serve after a crawl. Built as a rebuild, beside the live index, /healthz
+// answers 503 with the progress until it is done, so a load balancer sends
+// no searches to a replica that would find nothing.
+//
+// A replica on PostgreSQL also rebuilds when its local copy of the posts is
+// behind its index (the copy was deleted), since a rebuild refills it.
+func buildIndex(ctx context.Context, db *store.DB, ix *index.Index, log *slog.Logger) {
+	behind := false
+	if db.HasMirror() {
+		seq, err := db.MirrorSeq(ctx)
+		behind = err == nil && seq < ix.Seq()
 	}
-	defer lock.Release()
+	if ix.Seq() != 0 && !behind {
+		return
+	}
+	seq, err := db.MaxSeq(ctx)
+	if err != nil || seq == 0 {
+		return // nothing to build, or the store is away: Follow retries
+	}
+	start := time.Now()
+	log.Info("building the index from the store", "store", db.String(), "seq", seq)
+	if err := ix.Rebuild(ctx, db, nil); err != nil {
+		if ctx.Err() == nil {
+			log.Error("build the index; following the store instead", "err", err)
+		}
+		return
+	}
+	log.Info("index built", "seq", ix.Seq(), "took", time.Since(start).Round(time.Millisecond).String())
+}
+
+// crawlOnce brings the store's feeds in line with the feed list and crawls.
+//
+// On SQLite it first takes the crawl lock under --data: a crawl already
+// running makes it wait up to wait, then fail with an error wrapping
+// vplanet.ErrLocked. A killed crawl's feeds are due again at once.
+//
+// On PostgreSQL crawls from any number of processes run at once and share
+// the due feeds by claiming them (see store.DB.ClaimFeeds): there is no lock
+// to wait for, wait is unused, and a crawl never fails with ErrLocked. A
+// killed crawl's feeds wait out their claim's lease.
+func crawlOnce(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger, all bool, wait time.Duration, progress func(done, total int)) (crawler.Summary, error) {
+	if !db.Postgres() {
+		lock, err := store.Acquire(ctx, cfg.lockPath(), holder("vplanet crawl"), wait)
+		if err != nil {
+			return crawler.Summary{}, fmt.Errorf("crawl: %w", err)
+		}
+		defer lock.Release()
+	}
 	// A mistake in the feed list, made while serve runs, must not stop the
 	// crawls: they go on with the list as it was last read, and say why.
 	if err := cfg.syncFeeds(ctx, db, log); err != nil {
 		log.Error("feed list not applied; crawling the feeds it listed before", "err", err)
 	}
-	c := crawler.New(db, crawler.Options{Logger: log})
+	c := crawler.New(db, crawler.Options{Logger: log, MinRhythm: cfg.minRhythm, MaxRhythm: cfg.maxRhythm})
 	return c.Run(ctx, crawler.RunOptions{All: all, Progress: progress})
 }
 
-// glossaryGroups reads the operator's glossary (one group a line, its
-// spellings separated by "|", "#" comments) for the search box's
-// suggestions; the index reads the same file for searching, and says what
-// is wrong with one it cannot use.
+// glossaryGroups returns the glossary's groups for the search box's
+// suggestions: the built-in ones and the operator's file (one group a line,
+// its spellings separated by "|", "#" comments). The index reads the same
+// file for searching, and says what is wrong with one it cannot use.
 func glossaryGroups(path string) ([][]string, error) {
-	if path == "" {
-		return nil, nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read glossary: %w", err)
-	}
-	var groups [][]string
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
+	var b []byte
+	if path != "" {
+		var err error
+		if b, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("read glossary: %w", err)
 		}
-		var g []string
-		for _, w := range strings.Split(line, "|") {
-			if w = strings.TrimSpace(w); w != "" {
-				g = append(g, w)
-			}
-		}
-		groups = append(groups, g)
 	}
-	return groups, nil
+	return index.GlossarySpellings(b), nil
 }
 
 // cronLogger lets robfig/cron log through slog.
