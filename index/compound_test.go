@@ -2,6 +2,8 @@ package index
 
 import (
 	"context"
+	"io/fs"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -115,8 +117,29 @@ func TestCompoundPartsCorpus(t *testing.T) {
 		}
 	}
 	cases := compoundCases(ja)
-	ix := openTest(t, ja...)
+	dir := filepath.Join(t.TempDir(), "index")
+	ix, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if err := ix.Apply(context.Background(), ja); err != nil {
+		t.Fatal(err)
+	}
 	an := analyzer(t)
+	terms, size := 0, int64(0)
+	for _, p := range ja {
+		terms += len(an.Analyze(p.Title)) + len(an.Analyze(p.Text))
+	}
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				size += fi.Size()
+			}
+		}
+		return nil
+	})
+	t.Logf("%d terms analysed, index %d KiB", terms, size/1024)
 	found, split := 0, map[string]bool{}
 	compounds := map[string]bool{}
 	for _, c := range cases {
