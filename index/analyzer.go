@@ -88,6 +88,21 @@ type token struct {
 	Start    int // byte offset in the original text
 	End      int // byte offset in the original text
 	Position int // 1-based; tokens that share a position are alternatives
+	// Stop marks a standalone English stop word ("the", "as"): indexed,
+	// so that a quoted phrase can ask for it, but no word of a query
+	// that is not quoted (see searchable).
+	Stop bool
+}
+
+// searchable returns toks without their stop words, in place.
+func searchable(toks []token) []token {
+	out := toks[:0]
+	for _, t := range toks {
+		if !t.Stop {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // Analyze returns the terms of text in order of position.
@@ -271,6 +286,8 @@ func (w *tokenWriter) latin(i, j int) {
 	if len(parts) == 1 {
 		w.pos++
 		if englishStop[lower] {
+			w.emit(lower, i, j, w.pos)
+			w.out[len(w.out)-1].Stop = true
 			return
 		}
 		w.emit(w.stems.stem(lower), i, j, w.pos)
@@ -435,8 +452,8 @@ func (c *stemCache) publish() {
 	}
 }
 
-// englishStop is the classic short English stop list; only standalone words
-// are dropped, never the parts of a compound.
+// englishStop is the classic short English stop list: standalone words
+// (never the parts of a compound) that only a quoted phrase searches for.
 var englishStop = map[string]bool{
 	"a": true, "an": true, "and": true, "are": true, "as": true, "at": true, "be": true,
 	"but": true, "by": true, "for": true, "if": true, "in": true, "into": true, "is": true,

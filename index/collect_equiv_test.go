@@ -188,6 +188,9 @@ func searchBoth(t *testing.T, ix *Index, r Request) (got, want *collected) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	pl, err := ix.plan(r)
+	if err != nil && (strings.Contains(err.Error(), "no searchable word") || strings.Contains(err.Error(), "empty query")) {
+		return nil, nil // only stop words (the terms drawn include them): nothing to compare
+	}
 	if err != nil {
 		t.Fatalf("%q: %v", r.Query, err)
 	}

@@ -273,7 +273,7 @@ func (b *builder) build(p parsed) (query.Query, error) {
 	}
 	if len(must) == 0 {
 		if text > 0 && textEmpty == text && !dated {
-			return nil, nil // only words that are not indexed
+			return nil, fmt.Errorf("no searchable word: words such as \"the\" or \"の\" are searched only in a quoted phrase, or add a filter such as lang:en: %w", vplanet.ErrBadQuery)
 		}
 		if len(mustNot) == 0 && !dated {
 			return nil, fmt.Errorf("empty query: %w", vplanet.ErrBadQuery)
@@ -346,7 +346,13 @@ func (b *builder) clause(c clause) (query.Query, error) {
 		}
 		return newDisMax(alts...), nil
 	}
-	pos, n := positions(b.an.Analyze(c.Text))
+	// A quoted phrase keeps its stop words ("referred to as a"); other
+	// words leave them out, as gaps.
+	toks := b.an.Analyze(c.Text)
+	if !c.Quoted {
+		toks = searchable(toks)
+	}
+	pos, n := positions(toks)
 	b.terms += n
 	if n == 0 || b.terms > maxQueryTerms {
 		return nil, nil
@@ -401,7 +407,7 @@ func (b *builder) expand(p parsed) parsed {
 	toks := make([][]token, len(p))
 	for i, g := range p {
 		if len(g) == 1 && g[0].Field == "" && !g[0].Neg && !g[0].Quoted {
-			toks[i] = b.an.Analyze(g[0].Text)
+			toks[i] = searchable(b.an.Analyze(g[0].Text))
 		}
 	}
 	var out parsed
