@@ -160,6 +160,9 @@ type builder struct {
 	titles   []query.Query
 	bound    float64
 	inTitles bool // positionsQuery adds to titles
+	// lenient leaves out the edge words of pieces of Japanese text (see
+	// trimEdges); widens says that a piece has edges to leave out.
+	lenient, widens bool
 }
 
 // build returns the Bleve query; nil means the query can match nothing
@@ -352,6 +355,14 @@ func (b *builder) clause(c clause) (query.Query, error) {
 	if !c.Quoted {
 		toks = searchable(toks)
 	}
+	if !c.Quoted && c.Field == "" {
+		if trimmed := trimEdges(toks); len(trimmed) != len(toks) {
+			b.widens = true
+			if b.lenient {
+				toks = trimmed
+			}
+		}
+	}
 	pos, n := positions(toks)
 	b.terms += n
 	if n == 0 || b.terms > maxQueryTerms {
@@ -451,4 +462,37 @@ func joinTexts(p parsed) string {
 		s = append(s, g[0].Text)
 	}
 	return strings.Join(s, " ")
+}
+
+// trimEdges returns toks without their first and last word where those
+// are Japanese, when they hold three words or more; a word is a token with the
+// parts of a compound that it holds. A piece of text pasted from a post
+// often starts or ends inside a word, whose remnant (ンター of センター) is
+// no word of the post; the words inside the piece, in their order, still
+// are.
+func trimEdges(toks []token) []token {
+	// starts[i] is the index of the i-th word's first token.
+	var starts []int
+	end := -1
+	for i, t := range toks {
+		if t.Start >= end {
+			starts = append(starts, i)
+		}
+		end = max(end, t.End)
+	}
+	japanese := func(t token) bool {
+		r, _ := utf8.DecodeRuneInString(t.Term)
+		return classify(r) == classJapanese
+	}
+	lo, hi := 0, len(toks)
+	if len(starts) < 3 {
+		return toks // too little left to mean anything
+	}
+	if japanese(toks[0]) {
+		lo = starts[1]
+	}
+	if japanese(toks[len(toks)-1]) {
+		hi = starts[len(starts)-1]
+	}
+	return toks[lo:hi]
 }
