@@ -208,6 +208,28 @@ func wordEnd(s string, i int) int {
 	return j
 }
 
+// wholeMark starts the term that marks a word of kanji written alone, not
+// inside a longer run of kanji; no word starts with it.
+const wholeMark = "="
+
+// wholeKanji reports whether s[start:end] is a word of two kanji or more
+// that is the whole run of kanji around it.
+func wholeKanji(s string, start, end int) bool {
+	n := 0
+	for _, r := range s[start:end] {
+		if !unicode.Is(unicode.Han, r) {
+			return false
+		}
+		n++
+	}
+	if n < 2 {
+		return false
+	}
+	before, _ := utf8.DecodeLastRuneInString(s[:start])
+	after, _ := utf8.DecodeRuneInString(s[end:])
+	return !unicode.Is(unicode.Han, before) && !unicode.Is(unicode.Han, after)
+}
+
 // tokenWriter collects tokens, mapping folded offsets back to the original.
 type tokenWriter struct {
 	f      *ja.Folded
@@ -242,6 +264,13 @@ func (a *textAnalyzer) japanese(w *tokenWriter, i, j int) {
 		}
 		term = ja.StemKatakana(term)
 		start := i + m.Offset
+		if wholeKanji(w.f.Text, start, start+len(m.Surface)) {
+			// Search mode splits 六本木 into 六 and 本木, so that 本木
+			// finds it; a post that writes 本木 alone also gets this
+			// term, which a query for the word asks for beside it, so
+			// that the post ranks first.
+			w.emit(wholeMark+term, start, start+len(m.Surface), w.pos)
+		}
 		w.emit(term, start, start+len(m.Surface), w.pos)
 		// A katakana compound the dictionary does not know is indexed
 		// by its parts too, like a Latin compound: the first part at the

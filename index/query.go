@@ -481,7 +481,7 @@ func trimEdges(toks []token) []token {
 		end = max(end, t.End)
 	}
 	japanese := func(t token) bool {
-		r, _ := utf8.DecodeRuneInString(t.Term)
+		r, _ := utf8.DecodeRuneInString(strings.TrimPrefix(t.Term, wholeMark))
 		return classify(r) == classJapanese
 	}
 	lo, hi := 0, len(toks)
