@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"vplanet"
+	"vplanet/websub"
 )
 
 // Store is what the crawler needs of the store; *store.DB satisfies it.
@@ -86,6 +87,9 @@ type Options struct {
 	// only an excerpt. By default their main text is fetched and indexed,
 	// where the site's robots.txt allows it.
 	SkipPages bool
+	// Subscriber, when set, is told the WebSub hubs of every feed fetched,
+	// and slows the polling of feeds whose hub pushes.
+	Subscriber Subscriber
 
 	// public replaces publicAddr, for tests: on loopback, a test declares
 	// one loopback address public and keeps the others private.
@@ -130,6 +134,7 @@ type Crawler struct {
 	parsing *budget
 	pages   bool
 	norm    *normalizer
+	subs    Subscriber
 }
 
 // New returns a Crawler that reads its feeds from st and saves to it.
@@ -146,6 +151,7 @@ func New(st Store, opts Options) *Crawler {
 		interval: opts.Interval,
 		pages:    !opts.SkipPages,
 		norm:     newNormalizer(),
+		subs:     opts.Subscriber,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -437,13 +443,17 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	}
 	if resp.Status == http.StatusNotModified {
 		c.succeed(f, resp, now)
-		return nil, notModified, c.bounds.round(max(previous, resp.MaxAge))
+		return nil, notModified, c.subscribe(ctx, f, nil, c.bounds.round(max(previous, resp.MaxAge)), now)
 	}
 	// The body's room passes from the fetch budget to the parse budget
 	// here, where a worker waits, holding only its body, until the feeds
 	// ahead of it are parsed and saved.
 	if !c.holdForParse(ctx, resp, room) {
 		return nil, failed, 0
+	}
+	var links *websub.Links
+	if c.subs != nil {
+		links = discover(resp)
 	}
 	p, err := c.norm.parse(resp.Body, resp.ContentType, resp.URL, f.Lang, now)
 	c.done(resp)
@@ -465,6 +475,9 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 		}
 		if !c.holdForParse(ctx, resp, room) {
 			return nil, failed, 0
+		}
+		if c.subs != nil {
+			links = discover(resp)
 		}
 		p, err = c.norm.parse(resp.Body, resp.ContentType, resp.URL, f.Lang, now)
 		c.done(resp)
@@ -500,7 +513,7 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	}
 	h := p.Hints
 	h.MaxAge = resp.MaxAge
-	return p.Posts, fetched, rhythm(dates, h, now, c.interval, c.bounds)
+	return p.Posts, fetched, c.subscribe(ctx, f, links, rhythm(dates, h, now, c.interval, c.bounds), now)
 }
 
 // admitChunk is the room a feed takes in c.parsing before it is fetched,

@@ -81,6 +81,7 @@ type response struct {
 	RetryAfter   time.Time     // from a 429 or 503, else zero
 	MaxAge       time.Duration // how long the response may be cached (see cacheLifetime)
 	Body         []byte        // nil unless Status is 200; give it back with Crawler.done
+	Link         []string      // the Link header's values, where a feed may name its WebSub hub
 	held         int64         // room the body holds in budget
 	budget       *budget       // the budget the room is from
 }
@@ -260,6 +261,7 @@ func (c *Crawler) do(ctx context.Context, client *http.Client, rawURL string, o 
 		ETag:         resp.Header.Get("ETag"),
 		LastModified: resp.Header.Get("Last-Modified"),
 		MaxAge:       cacheLifetime(resp.Header, time.Now()),
+		Link:         resp.Header.Values("Link"),
 	}
 	r.Moved = permanentTarget(resp)
 	switch resp.StatusCode {

@@ -2,11 +2,13 @@ package server
 
 import (
 	"encoding/xml"
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
 
 	"vplanet"
+	"vplanet/websub"
 )
 
 // handleBlogs answers GET /blogs: every listed feed and how its crawling goes.
@@ -23,6 +25,7 @@ func (s *server) handleBlogs() http.Handler {
 
 type blogView struct {
 	Feed  *vplanet.Feed
+	Push  *websub.Subscription // nil: the feed is not subscribed at a hub
 	Posts []postView
 	Pager pager
 }
@@ -42,6 +45,14 @@ func (s *server) handleBlog() http.Handler {
 			return
 		}
 		v := &blogView{Feed: f}
+		// The subscription is a detail of the page: a store that cannot
+		// be read (PostgreSQL away, the page answered from the replica's
+		// copy) leaves it out.
+		if sub, err := s.st.FindFeedSubscription(r.Context(), f.URL); err == nil {
+			v.Push = &sub
+		} else if !errors.Is(err, websub.ErrNotFound) {
+			s.log.Warn("blog page: read its push subscription", "feed", f.URL, "err", err)
+		}
 		hl := hlParam(r)
 		v.Posts, v.Pager, err = s.newest(r, f.Slug, pg, func(pg int) string {
 			return (&page{HL: hl}).URL("/blogs/"+url.PathEscape(f.Slug), "page", pageNumber(pg))
@@ -86,6 +97,7 @@ type apiFeed struct {
 	NextAttempt *time.Time `json:"next_attempt"`
 	Redirect    string     `json:"redirect"`
 	PostCount   int        `json:"post_count"`
+	Push        *pushView  `json:"push"` // its WebSub subscription; null when none
 }
 
 // optTime is nil for the zero time, so JSON says null rather than year 1.
@@ -116,6 +128,12 @@ func (s *server) handleAPIFeeds() http.Handler {
 			s.writeJSONError(w, r, err)
 			return
 		}
+		// Push states are left out (null) when they cannot be read: the
+		// feeds' last known state is still worth answering.
+		pushes, err := s.findPushes(r.Context())
+		if err != nil {
+			s.log.Warn("api feeds: read push subscriptions", "err", err)
+		}
 		out := make([]apiFeed, 0, len(feeds))
 		for _, f := range feeds {
 			out = append(out, apiFeed{
@@ -132,6 +150,7 @@ func (s *server) handleAPIFeeds() http.Handler {
 				NextAttempt: optTime(f.NextAttempt),
 				Redirect:    f.Redirect,
 				PostCount:   f.PostCount,
+				Push:        pushes[f.URL],
 			})
 			if owner {
 				out[len(out)-1].LastError = f.LastError

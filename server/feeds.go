@@ -17,6 +17,7 @@ import (
 
 	"vplanet"
 	"vplanet/index"
+	"vplanet/websub"
 )
 
 // A feedFormat is one of the syndication formats the merged and per-blog
@@ -42,6 +43,7 @@ type feedDoc struct {
 	Updated  time.Time
 	Lang     string
 	Base     string // absolute base URL, ending in "/"
+	Hub      string // the WebSub hub that pushes the feed; "" without --base-url
 	Entries  []feedEntry
 	Generate string
 }
@@ -139,6 +141,9 @@ func (s *server) handleFeed(format feedFormat) http.Handler {
 			}
 		}
 		h.Set("Content-Type", format.contentType)
+		if hub := s.hubURL(); hub != "" {
+			h.Add("Link", websub.LinkHeader(hub, selfURL(base, r)))
+		}
 		body := f.body
 		if len(body) >= 1024 && acceptsGzip(r.Header.Get("Accept-Encoding")) {
 			body = f.gzip()
@@ -153,7 +158,7 @@ func (s *server) handleFeed(format feedFormat) http.Handler {
 // else the newest posts of one blog or of all.
 func (s *server) feedDoc(ctx context.Context, r *http.Request, base string, blog *vplanet.Feed, q string, n int) (*feedDoc, error) {
 	doc := &feedDoc{Title: "vplanet", Base: base, Generate: "vplanet " + vplanet.Version}
-	self := base + strings.TrimPrefix(r.URL.Path, "/")
+	self := selfURL(base, r)
 	home := base
 	if blog != nil {
 		doc.Title = blog.DisplayName() + " · vplanet"
@@ -165,7 +170,6 @@ func (s *server) feedDoc(ctx context.Context, r *http.Request, base string, blog
 	switch {
 	case q != "":
 		doc.Title = "vplanet: " + q
-		self += "?q=" + url.QueryEscape(r.URL.Query().Get("q"))
 		home = base + "search?q=" + url.QueryEscape(q) + "&sort=date"
 		var hits []found
 		_, hits, err = s.search(ctx, index.Request{Query: q, Limit: n, Sort: "date"}, true)
@@ -181,9 +185,17 @@ func (s *server) feedDoc(ctx context.Context, r *http.Request, base string, blog
 		return nil, err
 	}
 	doc.ID, doc.SelfURL, doc.HomeURL = self, self, home
+	return doc, s.addEntries(ctx, doc, posts)
+}
+
+// addEntries adds posts to doc as its entries, and dates doc by its
+// newest.
+func (s *server) addEntries(ctx context.Context, doc *feedDoc, posts []*vplanet.Post) error {
+	base := doc.Base
+	doc.Hub = s.hubURL()
 	_, byID, err := s.blogs.get(ctx, s.st)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, p := range posts {
 		e := feedEntry{
@@ -214,7 +226,7 @@ func (s *server) feedDoc(ctx context.Context, r *http.Request, base string, blog
 		// updated when the site was: a reader that sees 1970 thinks it dead.
 		newest, err := s.st.RecentPosts(ctx, vplanet.PostFilter{Limit: 1})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(newest) > 0 {
 			if newest[0].Updated.After(newest[0].Published) {
@@ -224,7 +236,7 @@ func (s *server) feedDoc(ctx context.Context, r *http.Request, base string, blog
 			}
 		}
 	}
-	return doc, nil
+	return nil
 }
 
 // makeETag is a strong validator over parts.
@@ -345,6 +357,9 @@ func renderAtom(d *feedDoc) ([]byte, error) {
 			{Rel: "alternate", Type: "text/html", Href: d.HomeURL},
 		},
 	}
+	if d.Hub != "" {
+		f.Links = append(f.Links, atomLink{Rel: "hub", Href: d.Hub})
+	}
 	for _, e := range d.Entries {
 		ae := atomEntry{
 			Lang:      e.Lang,
@@ -400,19 +415,19 @@ type rssDoc struct {
 }
 
 type rssChannel struct {
-	Title         string    `xml:"title"`
-	Link          string    `xml:"link"`
-	Description   string    `xml:"description"`
-	Language      string    `xml:"language,omitempty"`
-	LastBuildDate string    `xml:"lastBuildDate,omitempty"`
-	Generator     string    `xml:"generator"`
-	Self          rssAtomLk `xml:"atom:link"`
-	Items         []rssItem `xml:"item"`
+	Title         string      `xml:"title"`
+	Link          string      `xml:"link"`
+	Description   string      `xml:"description"`
+	Language      string      `xml:"language,omitempty"`
+	LastBuildDate string      `xml:"lastBuildDate,omitempty"`
+	Generator     string      `xml:"generator"`
+	Links         []rssAtomLk `xml:"atom:link"` // self, and the WebSub hub
+	Items         []rssItem   `xml:"item"`
 }
 
 type rssAtomLk struct {
 	Rel  string `xml:"rel,attr"`
-	Type string `xml:"type,attr"`
+	Type string `xml:"type,attr,omitempty"`
 	Href string `xml:"href,attr"`
 }
 
@@ -447,8 +462,11 @@ func renderRSS(d *feedDoc) ([]byte, error) {
 			Description: "The VMware community's blogs, in English and Japanese.",
 			Language:    d.Lang,
 			Generator:   d.Generate,
-			Self:        rssAtomLk{Rel: "self", Type: "application/rss+xml", Href: d.SelfURL},
+			Links:       []rssAtomLk{{Rel: "self", Type: "application/rss+xml", Href: d.SelfURL}},
 		},
+	}
+	if d.Hub != "" {
+		doc.Channel.Links = append(doc.Channel.Links, rssAtomLk{Rel: "hub", Href: d.Hub})
 	}
 	if !d.Updated.IsZero() {
 		doc.Channel.LastBuildDate = d.Updated.UTC().Format(time.RFC1123Z)
@@ -478,7 +496,14 @@ type jsonFeed struct {
 	HomePageURL string         `json:"home_page_url"`
 	FeedURL     string         `json:"feed_url"`
 	Language    string         `json:"language,omitempty"`
+	Hubs        []jsonFeedHub  `json:"hubs,omitempty"`
 	Items       []jsonFeedItem `json:"items"`
+}
+
+// jsonFeedHub names a hub that pushes the feed (JSON Feed 1.1, "hubs").
+type jsonFeedHub struct {
+	Type string `json:"type"`
+	URL  string `json:"url"`
 }
 
 type jsonFeedItem struct {
@@ -513,6 +538,9 @@ func renderJSONFeed(d *feedDoc) ([]byte, error) {
 		FeedURL:     d.SelfURL,
 		Language:    d.Lang,
 		Items:       []jsonFeedItem{},
+	}
+	if d.Hub != "" {
+		f.Hubs = []jsonFeedHub{{Type: "WebSub", URL: d.Hub}}
 	}
 	for _, e := range d.Entries {
 		it := jsonFeedItem{

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -29,7 +30,9 @@ func securityHeaders(next http.Handler) http.Handler {
 // needs none.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil {
+		// A hub's content distribution is a whole feed, bounded by the
+		// callback's own limit (a fetch's), not by this one.
+		if r.Body != nil && !strings.HasPrefix(r.URL.Path, "/websub/callback/") {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
 		next.ServeHTTP(w, r)

@@ -29,6 +29,16 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /opensearch.xml", s.handleOpenSearch())
 	mux.Handle("GET /suggest", s.limitSearch(s.handleSuggest(), s.writeJSONError))
 
+	// WebSub: hubs call back, readers subscribe to the hub. Outside the
+	// search rate limit: a hub's retries are its own.
+	if s.cfg.WebSubCallback != nil {
+		mux.Handle("GET /websub/callback/{id}", s.cfg.WebSubCallback)
+		mux.Handle("POST /websub/callback/{id}", s.cfg.WebSubCallback)
+	}
+	if s.cfg.WebSubHub != nil {
+		mux.Handle("POST /websub/hub", s.cfg.WebSubHub)
+	}
+
 	// Operators.
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /metrics", s.onlyNetworks(s.cfg.MetricsNetworks, s.metrics.handler()))

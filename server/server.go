@@ -49,6 +49,12 @@ type Config struct {
 	// Registry receives the server's metrics and is what /metrics serves, so
 	// that the rest of the process can add its own; nil = a new registry.
 	Registry *prometheus.Registry
+
+	// WebSubCallback answers hubs at /websub/callback/{id}, and WebSubHub
+	// is vplanet's own hub at /websub/hub, which the feeds then name. Both
+	// nil without a BaseURL: the routes then answer 404.
+	WebSubCallback http.Handler
+	WebSubHub      http.Handler
 }
 
 // Limits on what a request may ask for.

@@ -277,6 +277,7 @@ type feedStatus struct {
 	NextAttempt time.Time `json:"next_attempt"`
 	Redirect    string    `json:"redirect"`
 	PostCount   int       `json:"post_count"`
+	Push        *feedPush `json:"push"`
 }
 
 func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
@@ -304,7 +305,7 @@ func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
 		return fmt.Errorf("feeds: %w", err)
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "FEED\tSTATUS\tPOSTS\tLAST SUCCESS\tNEXT ATTEMPT\tLAST ERROR")
+	fmt.Fprintln(tw, "FEED\tSTATUS\tPOSTS\tLAST SUCCESS\tNEXT ATTEMPT\tPUSH\tLAST ERROR")
 	for _, f := range feeds {
 		problem := f.LastError
 		if f.Redirect != "" {
@@ -314,7 +315,7 @@ func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
 		if !f.NextAttempt.IsZero() && !f.NextAttempt.After(time.Now()) {
 			next = "due now" // waits for the next crawl; never "5m ago"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", f.ID, f.Status, f.PostCount, ago(f.LastSuccess), next, problem)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", f.ID, f.Status, f.PostCount, ago(f.LastSuccess), next, f.Push, problem)
 	}
 	return tw.Flush()
 }

@@ -43,6 +43,10 @@ type config struct {
 	// --feed-min-interval and --feed-max-interval: the bounds of each
 	// feed's own rhythm of checks (see crawler.Options.MinRhythm).
 	minRhythm, maxRhythm time.Duration
+
+	// subscriber, set by serve with --base-url, subscribes each feed
+	// crawled to the WebSub hubs it names; nil elsewhere.
+	subscriber crawler.Subscriber
 }
 
 // newFlagSet returns a flag set for command name with the shared flags.

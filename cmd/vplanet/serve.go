@@ -37,6 +37,7 @@ type serveConfig struct {
 	trustedProxies  string
 	metricsNetworks string
 	connsPerClient  int
+	hubAllowPrivate bool
 	idleTimeout     time.Duration
 }
 
@@ -55,6 +56,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	fs.StringVar(&cfg.trustedProxies, "trusted-proxies", "", "`CIDR`s of reverse proxies whose X-Forwarded-For/-Proto/-Host and Forwarded headers are believed (\"10.0.0.0/8,::1\"): they give the client address and, without --base-url, the public address")
 	fs.StringVar(&cfg.metricsNetworks, "metrics-networks", "", "`CIDR`s allowed to read /metrics (default: loopback and private networks)")
 	fs.IntVar(&cfg.connsPerClient, "max-conns-per-client", 64, "open connections one client address may hold (trusted proxies excepted; 0: no cap)")
+	fs.BoolVar(&cfg.hubAllowPrivate, "hub-allow-private", false, "let vplanet's WebSub hub deliver to callbacks on private, loopback or link-local addresses (intranets, tests)")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 30*time.Second, "how long an idle keep-alive connection is kept open")
 	if err := parseFlags(fs, env, args); err != nil {
 		return err
@@ -135,19 +137,39 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	crawlStats := newCrawlMetrics(reg)
-	srv := &http.Server{
-		Handler: server.NewServer(server.Config{
-			BaseURL:  cfg.baseURL,
-			Location: loc,
-			Logger:   log,
-			Token:    info.Token,
+	// WebSub needs an address hubs and readers can reach: --base-url.
+	var ps *push
+	scfg := server.Config{
+		BaseURL:  cfg.baseURL,
+		Location: loc,
+		Logger:   log,
+		Token:    info.Token,
 
-			SearchPerMinute: cfg.rate,
-			TrustedProxies:  trusted,
-			Glossary:        glossary,
-			MetricsNetworks: metricsNets,
-			Registry:        reg,
-		}, db, ix),
+		SearchPerMinute: cfg.rate,
+		TrustedProxies:  trusted,
+		Glossary:        glossary,
+		MetricsNetworks: metricsNets,
+		Registry:        reg,
+	}
+	poke := make(chan struct{}, 1)
+	if cfg.baseURL != "" {
+		if ps, err = newPush(&cfg, db, log); err != nil {
+			ln.Close()
+			return usagef("--base-url %q: %v", cfg.baseURL, err)
+		}
+		cfg.subscriber = ps.manager
+		scfg.WebSubCallback = ps.callback(poke)
+		scfg.WebSubHub = ps.hub
+		reg.MustRegister(websubCollector{ps})
+	} else {
+		log.Info("push (WebSub) is off: set --base-url to the public address to subscribe to the blogs' hubs and be the hub of vplanet's feeds")
+	}
+	handler, topics := server.NewWithTopics(scfg, db, ix)
+	if ps != nil {
+		ps.topics = topics
+	}
+	srv := &http.Server{
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -163,7 +185,6 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	// process or from cron's, is searchable within a second or two.
 	var wg sync.WaitGroup
 	followCtx, stopFollow := context.WithCancel(context.Background())
-	poke := make(chan struct{}, 1)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -178,6 +199,17 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		db.Listen(followCtx, poke)
 	}()
 
+	if ps != nil {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			ps.publish(followCtx, ix.Seq)
+		}()
+		go func() {
+			defer wg.Done()
+			ps.renew(followCtx)
+		}()
+	}
 	// Crawls run on the schedule and once at start, never two at once.
 	crawlCtx, stopCrawls := context.WithCancel(context.Background())
 	crawl := func() {
@@ -192,6 +224,9 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 			return
 		}
 		crawlStats.observe(sum, err)
+		if ps != nil {
+			ps.unsubscribeRemoved(crawlCtx)
+		}
 		switch {
 		case errors.Is(err, vplanet.ErrLocked):
 			log.Info("crawl skipped: another crawl is running", "reason", err)
@@ -245,6 +280,9 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("shutdown: requests still running were cut off", "err", err)
+	}
+	if ps != nil {
+		ps.hub.Close() // deliveries still being retried stop; their posts stay in the feeds
 	}
 	stopFollow()
 	wg.Wait()
@@ -307,7 +345,7 @@ func crawlOnce(ctx context.Context, cfg *config, db *store.DB, log *slog.Logger,
 	if err := cfg.syncFeeds(ctx, db, log); err != nil {
 		log.Error("feed list not applied; crawling the feeds it listed before", "err", err)
 	}
-	c := crawler.New(db, crawler.Options{Logger: log, MinRhythm: cfg.minRhythm, MaxRhythm: cfg.maxRhythm})
+	c := crawler.New(db, crawler.Options{Logger: log, MinRhythm: cfg.minRhythm, MaxRhythm: cfg.maxRhythm, Subscriber: cfg.subscriber})
 	return c.Run(ctx, crawler.RunOptions{All: all, Progress: progress})
 }
 
