@@ -88,6 +88,21 @@ type token struct {
 	Start    int // byte offset in the original text
 	End      int // byte offset in the original text
 	Position int // 1-based; tokens that share a position are alternatives
+	// Stop marks a standalone English stop word ("the", "as"): indexed,
+	// so that a quoted phrase can ask for it, but no word of a query
+	// that is not quoted (see searchable).
+	Stop bool
+}
+
+// searchable returns toks without their stop words, in place.
+func searchable(toks []token) []token {
+	out := toks[:0]
+	for _, t := range toks {
+		if !t.Stop {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // Analyze returns the terms of text in order of position.
@@ -193,6 +208,28 @@ func wordEnd(s string, i int) int {
 	return j
 }
 
+// wholeMark starts the term that marks a word of kanji written alone, not
+// inside a longer run of kanji; no word starts with it.
+const wholeMark = "="
+
+// wholeKanji reports whether s[start:end] is a word of two kanji or more
+// that is the whole run of kanji around it.
+func wholeKanji(s string, start, end int) bool {
+	n := 0
+	for _, r := range s[start:end] {
+		if !unicode.Is(unicode.Han, r) {
+			return false
+		}
+		n++
+	}
+	if n < 2 {
+		return false
+	}
+	before, _ := utf8.DecodeLastRuneInString(s[:start])
+	after, _ := utf8.DecodeRuneInString(s[end:])
+	return !unicode.Is(unicode.Han, before) && !unicode.Is(unicode.Han, after)
+}
+
 // tokenWriter collects tokens, mapping folded offsets back to the original.
 type tokenWriter struct {
 	f      *ja.Folded
@@ -200,6 +237,7 @@ type tokenWriter struct {
 	pos    int
 	out    []token
 	morphs []ja.Morpheme // of the run of Japanese at hand
+	parts  [][2]int      // of the katakana compound at hand
 }
 
 func (w *tokenWriter) emit(term string, start, end, pos int) {
@@ -226,7 +264,36 @@ func (a *textAnalyzer) japanese(w *tokenWriter, i, j int) {
 		}
 		term = ja.StemKatakana(term)
 		start := i + m.Offset
+		if wholeKanji(w.f.Text, start, start+len(m.Surface)) {
+			// Search mode splits 六本木 into 六 and 本木, so that 本木
+			// finds it; a post that writes 本木 alone also gets this
+			// term, which a query for the word asks for beside it, so
+			// that the post ranks first.
+			w.emit(wholeMark+term, start, start+len(m.Surface), w.pos)
+		}
 		w.emit(term, start, start+len(m.Surface), w.pos)
+		// A katakana compound the dictionary does not know is indexed
+		// by its parts too, like a Latin compound: the first part at the
+		// whole's position, the others at the positions that follow,
+		// so that a part alone, a run of parts and the phrase of the
+		// whole with the words around it all match. The parts are those
+		// of the term, whose long-vowel mark is gone, so that サーバー
+		// and サーバ variants split alike; the last part ends where the
+		// surface does.
+		if !strings.HasPrefix(m.Surface, term) {
+			continue
+		}
+		w.parts = a.ja.Parts(term, w.parts[:0])
+		for k, p := range w.parts {
+			end := start + p[1]
+			if k > 0 {
+				w.pos++
+			}
+			if k == len(w.parts)-1 {
+				end = start + len(m.Surface)
+			}
+			w.emit(ja.StemKatakana(term[p[0]:p[1]]), start+p[0], end, w.pos)
+		}
 	}
 }
 
@@ -248,6 +315,8 @@ func (w *tokenWriter) latin(i, j int) {
 	if len(parts) == 1 {
 		w.pos++
 		if englishStop[lower] {
+			w.emit(lower, i, j, w.pos)
+			w.out[len(w.out)-1].Stop = true
 			return
 		}
 		w.emit(w.stems.stem(lower), i, j, w.pos)
@@ -412,8 +481,8 @@ func (c *stemCache) publish() {
 	}
 }
 
-// englishStop is the classic short English stop list; only standalone words
-// are dropped, never the parts of a compound.
+// englishStop is the classic short English stop list: standalone words
+// (never the parts of a compound) that only a quoted phrase searches for.
 var englishStop = map[string]bool{
 	"a": true, "an": true, "and": true, "are": true, "as": true, "at": true, "be": true,
 	"but": true, "by": true, "for": true, "if": true, "in": true, "into": true, "is": true,

@@ -224,6 +224,8 @@ type plan struct {
 	// titles every post scores the same and ranks by date.
 	titles []query.Query
 	bound  float64
+	// widens says that a lenient plan of the same request differs.
+	widens bool
 }
 
 // collect runs a plan on a snapshot of the index. The caller holds ix.mu.

@@ -187,7 +187,10 @@ func searchBoth(t *testing.T, ix *Index, r Request) (got, want *collected) {
 	t.Helper()
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	pl, err := ix.plan(r)
+	pl, err := ix.plan(r, false)
+	if err != nil && (strings.Contains(err.Error(), "no searchable word") || strings.Contains(err.Error(), "empty query")) {
+		return nil, nil // only stop words (the terms drawn include them): nothing to compare
+	}
 	if err != nil {
 		t.Fatalf("%q: %v", r.Query, err)
 	}
@@ -252,7 +255,7 @@ func TestSearchWithoutSegments(t *testing.T) {
 				t.Fatal(err)
 			}
 			other.mu.RLock()
-			pl, err := other.plan(r)
+			pl, err := other.plan(r, false)
 			var c *collected
 			if err == nil {
 				c, err = other.collect(context.Background(), pl)

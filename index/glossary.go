@@ -65,7 +65,7 @@ func (g *glossary) read(an *textAnalyzer, name string, b []byte) error {
 		var group []spelling
 		for _, alt := range strings.Split(s, "|") {
 			alt = strings.TrimSpace(alt)
-			pos, terms := positions(an.Analyze(alt))
+			pos, terms := positions(searchable(an.Analyze(alt)))
 			if terms == 0 {
 				continue
 			}

@@ -417,7 +417,6 @@ func TestFacetsAndSort(t *testing.T) {
 		{"-blog:other", []string{"a", "c"}},
 		{"old OR new", []string{"a", "b"}},
 		{"vsan -old", []string{"b", "c"}},
-		{"the -old", nil},
 		{"vsan the", []string{"a", "b", "c"}},
 	} {
 		t.Run(tc.q, func(t *testing.T) {

@@ -160,6 +160,9 @@ type builder struct {
 	titles   []query.Query
 	bound    float64
 	inTitles bool // positionsQuery adds to titles
+	// lenient leaves out the edge words of pieces of Japanese text (see
+	// trimEdges); widens says that a piece has edges to leave out.
+	lenient, widens bool
 }
 
 // build returns the Bleve query; nil means the query can match nothing
@@ -273,7 +276,7 @@ func (b *builder) build(p parsed) (query.Query, error) {
 	}
 	if len(must) == 0 {
 		if text > 0 && textEmpty == text && !dated {
-			return nil, nil // only words that are not indexed
+			return nil, fmt.Errorf("no searchable word: words such as \"the\" or \"の\" are searched only in a quoted phrase, or add a filter such as lang:en: %w", vplanet.ErrBadQuery)
 		}
 		if len(mustNot) == 0 && !dated {
 			return nil, fmt.Errorf("empty query: %w", vplanet.ErrBadQuery)
@@ -346,7 +349,21 @@ func (b *builder) clause(c clause) (query.Query, error) {
 		}
 		return newDisMax(alts...), nil
 	}
-	pos, n := positions(b.an.Analyze(c.Text))
+	// A quoted phrase keeps its stop words ("referred to as a"); other
+	// words leave them out, as gaps.
+	toks := b.an.Analyze(c.Text)
+	if !c.Quoted {
+		toks = searchable(toks)
+	}
+	if !c.Quoted && c.Field == "" {
+		if trimmed := trimEdges(toks); len(trimmed) != len(toks) {
+			b.widens = true
+			if b.lenient {
+				toks = trimmed
+			}
+		}
+	}
+	pos, n := positions(toks)
 	b.terms += n
 	if n == 0 || b.terms > maxQueryTerms {
 		return nil, nil
@@ -401,7 +418,7 @@ func (b *builder) expand(p parsed) parsed {
 	toks := make([][]token, len(p))
 	for i, g := range p {
 		if len(g) == 1 && g[0].Field == "" && !g[0].Neg && !g[0].Quoted {
-			toks[i] = b.an.Analyze(g[0].Text)
+			toks[i] = searchable(b.an.Analyze(g[0].Text))
 		}
 	}
 	var out parsed
@@ -445,4 +462,37 @@ func joinTexts(p parsed) string {
 		s = append(s, g[0].Text)
 	}
 	return strings.Join(s, " ")
+}
+
+// trimEdges returns toks without their first and last word where those
+// are Japanese, when they hold three words or more; a word is a token with the
+// parts of a compound that it holds. A piece of text pasted from a post
+// often starts or ends inside a word, whose remnant (ンター of センター) is
+// no word of the post; the words inside the piece, in their order, still
+// are.
+func trimEdges(toks []token) []token {
+	// starts[i] is the index of the i-th word's first token.
+	var starts []int
+	end := -1
+	for i, t := range toks {
+		if t.Start >= end {
+			starts = append(starts, i)
+		}
+		end = max(end, t.End)
+	}
+	japanese := func(t token) bool {
+		r, _ := utf8.DecodeRuneInString(strings.TrimPrefix(t.Term, wholeMark))
+		return classify(r) == classJapanese
+	}
+	lo, hi := 0, len(toks)
+	if len(starts) < 3 {
+		return toks // too little left to mean anything
+	}
+	if japanese(toks[0]) {
+		lo = starts[1]
+	}
+	if japanese(toks[len(toks)-1]) {
+		hi = starts[len(starts)-1]
+	}
+	return toks[lo:hi]
 }

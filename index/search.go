@@ -29,6 +29,11 @@ type Result struct {
 	Hits   []Hit
 	Facets map[string][]FacetCount // keys "blog" (slugs), "lang", "year"
 	Took   time.Duration
+	// Partial says that the exact query matched nothing and the hits
+	// match it with the first or last word of a piece of Japanese text
+	// left out: a piece pasted from a post that starts or ends inside a
+	// word ("ンターの設定を変" of "センターの設定を変更").
+	Partial bool
 }
 
 // Hit is one post that matched.
@@ -67,7 +72,7 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	if ix.closed {
 		return nil, errClosed
 	}
-	pl, err := ix.plan(r)
+	pl, err := ix.plan(r, false)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +87,17 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	c, err := ix.collect(ctx, pl)
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", r.Query, err)
+	}
+	if c.total == 0 && pl.widens {
+		// Nothing matched exactly: match again with the pieces' cut edge
+		// words left out, as Groonga widens a query that finds nothing.
+		if lp, err := ix.plan(r, true); err == nil && lp.q != nil {
+			lc, err := ix.collect(ctx, lp)
+			if err != nil {
+				return nil, fmt.Errorf("search %q: %w", r.Query, err)
+			}
+			c, res.Partial = lc, lc.total > 0
+		}
 	}
 	if r.Facets {
 		res.Facets = c.facets
@@ -121,18 +137,22 @@ func checkRequest(r Request) (Request, error) {
 
 // plan parses and builds the query of a checked request; a nil pl.q means
 // that it can match nothing. The caller holds ix.mu.
-func (ix *Index) plan(r Request) (plan, error) {
+//
+// lenient leaves out the first and last word of each piece of Japanese text
+// of three words or more that is not quoted; pl.widens says whether the
+// query has such a piece.
+func (ix *Index) plan(r Request, lenient bool) (plan, error) {
 	p, err := parseQuery(r.Query)
 	if err != nil {
 		return plan{}, err
 	}
-	b := &builder{an: ix.an, gloss: ix.gloss, loc: r.Location, cache: ix.cols}
+	b := &builder{an: ix.an, gloss: ix.gloss, loc: r.Location, cache: ix.cols, lenient: lenient}
 	q, err := b.build(p)
 	if err != nil || q == nil {
 		return plan{}, err
 	}
 	pl := plan{q: q, offset: r.Offset, k: r.Offset + r.Limit, byDate: r.Sort == "date", facets: r.Facets,
-		titles: b.titles, bound: b.bound}
+		titles: b.titles, bound: b.bound, widens: b.widens}
 	if !b.after.IsZero() || !b.before.IsZero() {
 		pl.dated, pl.from, pl.to = true, math.MinInt64, math.MaxInt64
 		if !b.after.IsZero() {

@@ -55,7 +55,6 @@ func TestSearchQuality(t *testing.T) {
 		{"NSX-T", []string{"nsxt"}, []string{"nsxv"}},
 		{"vcenter", []string{"vcenter"}, nil},
 		{"移行する", []string{"migrated"}, nil},
-		{"の", nil, []string{"vsan66", "nsxt", "kix"}},
 		{"migrating", []string{"migration"}, nil},
 		{"vSphere7.0U3", []string{"vsphere703"}, nil},
 		{"vsphere", []string{"vsphere703", "migration"}, nil},

@@ -146,11 +146,14 @@ type apiFacet struct {
 }
 
 type apiSearch struct {
-	Query  string                `json:"query"`
-	Total  uint64                `json:"total"`
-	TookMS float64               `json:"took_ms"`
-	Hits   []apiHit              `json:"hits"`
-	Facets map[string][]apiFacet `json:"facets"`
+	Query  string  `json:"query"`
+	Total  uint64  `json:"total"`
+	TookMS float64 `json:"took_ms"`
+	// Partial says that no post matched the query exactly, and the hits
+	// match it without the words cut at the ends of a pasted piece.
+	Partial bool                  `json:"partial,omitempty"`
+	Hits    []apiHit              `json:"hits"`
+	Facets  map[string][]apiFacet `json:"facets"`
 }
 
 // handleAPISearch answers GET /api/search?q=&limit=&offset=&sort=.
@@ -178,10 +181,11 @@ func (s *server) handleAPISearch() http.Handler {
 			return
 		}
 		out := apiSearch{
-			Query:  req.Query,
-			Total:  res.Total,
-			Hits:   make([]apiHit, 0, len(hits)),
-			Facets: map[string][]apiFacet{"blog": {}, "lang": {}, "year": {}},
+			Query:   req.Query,
+			Total:   res.Total,
+			Partial: res.Partial,
+			Hits:    make([]apiHit, 0, len(hits)),
+			Facets:  map[string][]apiFacet{"blog": {}, "lang": {}, "year": {}},
 		}
 		for _, f := range hits {
 			p := f.post
@@ -383,6 +387,9 @@ type searchView struct {
 	// (a glossary's long form, the other language's word), to explain
 	// why a hit is there.
 	Matched []string
+	// Partial says that nothing matched the query exactly, and the hits
+	// match it without the words cut at its ends.
+	Partial bool
 
 	RelevanceURL string
 	DateURL      string
@@ -466,6 +473,7 @@ func (s *server) handleSearchPage() http.Handler {
 			}
 		}
 		sv.Total = res.Total
+		sv.Partial = res.Partial
 		sv.First = (pg-1)*pageSize + 1
 		sv.RelevanceURL = link(q, "relevance", 1)
 		sv.DateURL = link(q, "date", 1)

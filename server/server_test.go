@@ -415,3 +415,39 @@ func TestErrorStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestPartialMatches checks that a piece of Japanese text pasted with its
+// end words cut still finds its post, and that the answer says the match
+// is partial, in the JSON and on the page, and that an exact match does
+// not say so.
+func TestPartialMatches(t *testing.T) {
+	e := newEnv(t, Config{})
+	tests := []struct {
+		name, query string
+		partial     bool
+	}{
+		{"cut at both ends", "ティブとパッシブの二つのノー", true},
+		{"exact words", "アクティブ パッシブ", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var res apiSearch
+			w := e.get(t, "/api/search?q="+url.QueryEscape(tt.query))
+			if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil || w.Code != 200 {
+				t.Fatalf("status %d, %v: %s", w.Code, err, w.Body)
+			}
+			if len(res.Hits) == 0 || res.Hits[0].ID != "ja-4" {
+				t.Fatalf("hits %+v, want ja-4 first", res.Hits)
+			}
+			if res.Partial != tt.partial {
+				t.Errorf("partial = %v, want %v", res.Partial, tt.partial)
+			}
+			for _, hl := range []string{"en", "ja"} {
+				page := e.get(t, "/search?hl="+hl+"&q="+url.QueryEscape(tt.query)).Body.String()
+				if got := strings.Contains(page, `class="help partial"`); got != tt.partial {
+					t.Errorf("hl=%s: the page says partial: %v, want %v", hl, got, tt.partial)
+				}
+			}
+		})
+	}
+}
