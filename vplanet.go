@@ -71,8 +71,12 @@ type Feed struct {
 	LastError    string    // empty after a success
 	ErrorCount   int       // consecutive failures, for backoff
 	Redirect     string    // the permanent redirect last followed, "old → new", for the operator
+	Dropped      int       // items beyond the newest 1,000 of the last full fetch, not stored
+	// FaviconChecked is when the crawler last looked for the blog's icon.
+	FaviconChecked time.Time
 
-	PostCount int // visible posts; filled by queries that ask for it
+	PostCount  int  // visible posts; filled by queries that ask for it
+	HasFavicon bool // the store holds the blog's icon; filled with PostCount
 }
 
 // DisplayName is the name people see: the operator's name, else the feed's
@@ -116,6 +120,17 @@ type Post struct {
 	Visible   bool      // false once its feed left feeds.txt; the index deletes invisible posts
 	BlogSlug  string    // the feed's Slug
 	BlogName  string    // the feed's DisplayName
+	// MergedInto, when set, is the ID of the post this ID now names: the
+	// post's link changed and its GUID stayed, so the link's ID became an
+	// alias. Such a row is never Visible.
+	MergedInto string
+}
+
+// Favicon is a blog's icon, as vplanet serves it from /blogs/{id}/favicon.
+type Favicon struct {
+	ContentType string // sniffed from Data: image/png, image/x-icon, image/gif, image/jpeg or image/webp
+	Data        []byte
+	Updated     time.Time // when it was fetched
 }
 
 // FeedFilter selects feeds from the store.

@@ -84,8 +84,9 @@ type Options struct {
 	// are post pages.
 	BodyBudget int64
 	// SkipPages turns off fetching the pages of posts whose feed item is
-	// only an excerpt. By default their main text is fetched and indexed,
-	// where the site's robots.txt allows it.
+	// only an excerpt, and the blog's home page for its icon (the icon is
+	// then looked for at /favicon.ico only). By default their main text
+	// is fetched and indexed, where the site's robots.txt allows it.
 	SkipPages bool
 	// Subscriber, when set, is told the WebSub hubs of every feed fetched,
 	// and slows the polling of feeds whose hub pushes.
@@ -329,6 +330,9 @@ dispatch:
 	}
 	close(jobs)
 	wg.Wait()
+	if ctx.Err() == nil && storeErr == nil {
+		c.updateFavicons(ctx, rs)
+	}
 	sum.Duration = time.Since(start)
 	if err := ctx.Err(); err != nil {
 		return sum, fmt.Errorf("crawl: %w", err)
@@ -372,6 +376,11 @@ func (c *Crawler) crawlOne(ctx context.Context, rs *runState, f *vplanet.Feed, r
 	if err != nil {
 		c.log.Error("save feed", "feed", f.URL, "err", err)
 		return failed, 0, 0, fmt.Errorf("save %s: %w", f.URL, err)
+	}
+	if kind != failed && c.iconDue(f, start) {
+		rs.mu.Lock()
+		rs.iconsDue = append(rs.iconsDue, f)
+		rs.mu.Unlock()
 	}
 	switch kind {
 	case failed:
@@ -503,6 +512,9 @@ func (c *Crawler) crawl(ctx context.Context, rs *runState, f *vplanet.Feed, now 
 	}
 	f.Title = p.Title
 	f.SiteURL = p.SiteURL
+	// Kept on the feed until the next full fetch, so that the operator
+	// sees it in the feed's status, not only in this run's log.
+	f.Dropped = p.Dropped
 	c.succeed(f, resp, now)
 	if c.pages {
 		c.fetchPages(ctx, rs, f, p, since, resp.URL, private)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	// The readeck fork of go-shiori/go-readability: a tagged, maintained
@@ -42,6 +43,11 @@ type PostFinder interface {
 // runState is what the feeds of one run share.
 type runState struct {
 	robots *robotsCache
+
+	// iconsDue are the feeds whose blog's icon is due, looked for once
+	// every feed of the run is saved (see Crawler.updateFavicons).
+	mu       sync.Mutex
+	iconsDue []*vplanet.Feed
 }
 
 // fetchPages replaces the text of the posts of p that carry only an
@@ -119,13 +125,20 @@ func (c *Crawler) changedPosts(ctx context.Context, posts []*vplanet.Post, since
 		c.log.Warn("store: cannot tell new posts; no post pages fetched", "error", err)
 		return nil
 	}
-	hashes := make(map[string]string, len(known))
+	// By ID, and by link: the ID of a post whose link changed is an alias,
+	// which the store answers with the post under its own ID.
+	hashes := make(map[string]string, 2*len(known))
 	for _, k := range known {
 		hashes[k.ID] = k.Hash
+		hashes["link\x00"+k.URL] = k.Hash
 	}
 	var out []*vplanet.Post
 	for _, p := range posts {
-		if h, ok := hashes[p.ID]; !ok || h != p.Hash {
+		h, ok := hashes[p.ID]
+		if !ok {
+			h, ok = hashes["link\x00"+p.URL]
+		}
+		if !ok || h != p.Hash {
 			out = append(out, p)
 		}
 	}

@@ -181,6 +181,10 @@ func (n *normalizer) normalize(f *gofeed.Feed, feedURL *url.URL, lang string, no
 	}
 	home := linkKey(p.SiteURL)
 	seen := make(map[string]bool, len(all))
+	// Within one feed the GUID is the post: two items with one GUID are
+	// two versions of it (a feed that lists an edited post again), and
+	// the newer is kept.
+	byGUID := make(map[string]int, len(all))
 	for _, x := range all {
 		post := x.post
 		if key := linkKey(post.URL); post.URL == "" || len(links[key]) > 1 || key == home {
@@ -200,12 +204,34 @@ func (n *normalizer) normalize(f *gofeed.Feed, feedURL *url.URL, lang string, no
 		}
 		seen[post.ID] = true
 		post.Lang = postLang(post.Title, post.Text, lang, p.Lang)
+		if i, ok := byGUID[post.GUID]; ok && post.GUID != "" {
+			if kept := p.Posts[i]; newer(post, kept) {
+				delete(p.Excerpts, kept.ID)
+				p.Posts[i] = post
+				if x.excerpt {
+					p.Excerpts[post.ID] = true
+				}
+			}
+			continue
+		}
+		byGUID[post.GUID] = len(p.Posts)
 		if x.excerpt {
 			p.Excerpts[post.ID] = true
 		}
 		p.Posts = append(p.Posts, post)
 	}
 	return p
+}
+
+// newer reports whether a is a later version of b than b is: updated (else
+// published) strictly later. On a tie the item listed first stays, as
+// feeds list their newest first.
+func newer(a, b *vplanet.Post) bool {
+	at, bt := a.Updated, b.Updated
+	if at.IsZero() || bt.IsZero() {
+		at, bt = a.Published, b.Published
+	}
+	return at.After(bt)
 }
 
 // post normalizes one item, and reports whether it carries only an excerpt

@@ -98,6 +98,9 @@ type apiFeed struct {
 	Redirect    string     `json:"redirect"`
 	PostCount   int        `json:"post_count"`
 	Push        *pushView  `json:"push"` // its WebSub subscription; null when none
+	// Dropped counts the items beyond the newest 1,000 of the feed's last
+	// full fetch, which were not stored.
+	Dropped int `json:"dropped"`
 }
 
 // optTime is nil for the zero time, so JSON says null rather than year 1.
@@ -151,6 +154,7 @@ func (s *server) handleAPIFeeds() http.Handler {
 				Redirect:    f.Redirect,
 				PostCount:   f.PostCount,
 				Push:        pushes[f.URL],
+				Dropped:     f.Dropped,
 			})
 			if owner {
 				out[len(out)-1].LastError = f.LastError

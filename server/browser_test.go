@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -58,6 +59,15 @@ func TestBrowser(t *testing.T) {
 	}
 	e.save(t, map[string][]*vplanet.Post{enBlog: more, jaBlog: other})
 	e.catchUp(t)
+	// One blog has an icon, the other none.
+	icon, err := os.ReadFile(filepath.Join("..", "crawler", "testdata", "favicon", "cropped-site-icon-32x32.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.UpdateFavicon(context.Background(), e.feeds[enBlog].ID, time.Now(),
+		&vplanet.Favicon{ContentType: "image/png", Data: icon, Updated: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
 	ts := httptest.NewServer(e.h)
 	defer ts.Close()
 
@@ -80,6 +90,18 @@ func TestBrowser(t *testing.T) {
 	}
 	if got := b.eval(`Array.from(document.scripts).map(s => s.getAttribute("src") + ":" + s.text.trim().length).join()`); got != "/static/search.js:0" {
 		t.Errorf("scripts: got %v, want only the site's own file", got)
+	}
+
+	// The blog's icon loads beside its name, under the CSP's img-src
+	// 'self', and no image on the page is broken.
+	if n := b.eval(`document.querySelectorAll("img.favicon").length`); n == float64(0) {
+		t.Error("no blog icon on the home page")
+	}
+	if got := b.eval(`Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src).join()`); got != "" {
+		t.Errorf("broken images on the home page: %v", got)
+	}
+	if got := b.eval(`document.querySelector("img.favicon").naturalWidth`); got != float64(32) {
+		t.Errorf("blog icon is %v pixels wide, want 32", got)
 	}
 
 	// The home page pages through every post: 36, thirty a page.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"fmt"
 	"html/template"
@@ -52,6 +53,9 @@ type page struct {
 	loc     *time.Location
 	now     time.Time // for dates said relative to now
 	query   string    // the request's raw query, for SwitchURL
+	// ctx is the request's, for the lookups a page's views make (the
+	// blogs that have an icon).
+	ctx context.Context
 }
 
 // T translates a message key into the page's language.
@@ -187,6 +191,7 @@ func (s *server) newPage(r *http.Request, data any) *page {
 		loc:     s.cfg.Location,
 		now:     now(),
 		query:   r.URL.RawQuery,
+		ctx:     r.Context(),
 	}
 }
 

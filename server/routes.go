@@ -9,6 +9,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /search", s.limitSearch(s.handleSearchPage(), s.writeHTMLError))
 	mux.Handle("GET /blogs", s.handleBlogs())
 	mux.Handle("GET /blogs/{id}", s.handleBlog())
+	mux.Handle("GET /blogs/{id}/favicon", s.handleFavicon())
 	mux.Handle("GET /posts/{id}", s.handlePost())
 	mux.Handle("GET /subscribe", s.handleSubscribe())
 	mux.Handle("GET /static/", s.handleStatic())

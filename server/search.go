@@ -219,6 +219,7 @@ type postView struct {
 	URL     string
 	Blog    string
 	BlogURL string
+	Icon    string // the blog's icon, "" when vplanet has none
 	Author  string
 	Lang    string
 	Snippet template.HTML // escaped, matches in <mark>
@@ -236,6 +237,7 @@ func (s *server) postView(pg *page, p *vplanet.Post, spans map[string][]index.Sp
 		URL:     p.URL,
 		Blog:    p.BlogName,
 		BlogURL: pg.URL("/blogs/" + url.PathEscape(p.BlogSlug)),
+		Icon:    s.iconURL(pg.ctx, p.BlogSlug),
 		Author:  p.Author,
 		Lang:    p.Lang,
 		Snippet: template.HTML(index.Snippet(p.Text, spans["text"], snippetRunes)),

@@ -93,7 +93,9 @@ type server struct {
 }
 
 // NewServer returns the whole HTTP surface. st and ix stay owned by the
-// caller, who closes them after the server has shut down.
+// caller, who closes them after the server has shut down. ix may be nil
+// for a handler asked only what the store answers alone (/api/feeds,
+// /blogs.opml), as `vplanet feeds` does without a server.
 func NewServer(cfg Config, st *store.DB, ix *index.Index) http.Handler {
 	return newServer(cfg, st, ix).handler()
 }

@@ -81,16 +81,17 @@ func (db *DB) copyChanges(ctx context.Context, posts []*vplanet.Post) error {
 		for _, f := range feeds {
 			_, err := tx.ExecContext(ctx, `INSERT INTO feeds (id, slug, url, name, lang, feed_url, title, site_url,
 				status, etag, last_modified, last_success, last_attempt, next_attempt, last_error, error_count,
-				redirect, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+				redirect, dropped, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
 				ON CONFLICT (id) DO UPDATE SET slug = excluded.slug, url = excluded.url, name = excluded.name,
 				lang = excluded.lang, feed_url = excluded.feed_url, title = excluded.title,
 				site_url = excluded.site_url, status = excluded.status, etag = excluded.etag,
 				last_modified = excluded.last_modified, last_success = excluded.last_success,
 				last_attempt = excluded.last_attempt, next_attempt = excluded.next_attempt,
-				last_error = excluded.last_error, error_count = excluded.error_count, redirect = excluded.redirect`,
+				last_error = excluded.last_error, error_count = excluded.error_count, redirect = excluded.redirect,
+				dropped = excluded.dropped`,
 				f.ID, f.Slug, f.URL, f.Name, f.Lang, f.FeedURL, f.Title, f.SiteURL, f.Status, f.ETag,
 				f.LastModified, millis(f.LastSuccess), millis(f.LastAttempt), millis(f.NextAttempt),
-				f.LastError, f.ErrorCount, f.Redirect)
+				f.LastError, f.ErrorCount, f.Redirect, f.Dropped)
 			if err != nil {
 				return err
 			}
@@ -115,14 +116,15 @@ func (db *DB) copyChanges(ctx context.Context, posts []*vplanet.Post) error {
 			// A rebuild and the follower may read at once: the newer
 			// version of a post wins, whichever is copied last.
 			_, err := tx.ExecContext(ctx, `INSERT INTO posts (id, feed_id, guid, url, title, author, published,
-				updated, content, text, lang, hash, first_seen, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?)
+				updated, content, text, lang, hash, first_seen, seq, merged_into) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET feed_id = excluded.feed_id, guid = excluded.guid, url = excluded.url,
+				merged_into = excluded.merged_into,
 				title = excluded.title, author = excluded.author, published = excluded.published,
 				updated = excluded.updated, text = excluded.text, lang = excluded.lang, hash = excluded.hash,
 				seq = excluded.seq
 				WHERE excluded.seq > posts.seq`,
 				p.ID, p.FeedID, p.GUID, p.URL, p.Title, p.Author, millis(p.Published), millis(p.Updated),
-				p.Text, p.Lang, p.Hash, millis(p.FirstSeen), p.Seq)
+				p.Text, p.Lang, p.Hash, millis(p.FirstSeen), p.Seq, p.MergedInto)
 			if err != nil {
 				return err
 			}

@@ -530,8 +530,9 @@ func uniqueSlug(base string, taken map[string]bool) string {
 
 const feedColumns = `f.id, f.slug, f.url, f.name, f.lang, f.feed_url, f.title, f.site_url, f.status,
 	f.etag, f.last_modified, f.last_success, f.last_attempt, f.next_attempt, f.last_error,
-	f.error_count, f.redirect,
-	(SELECT COUNT(*) FROM posts p WHERE p.feed_id = f.id)`
+	f.error_count, f.redirect, f.dropped, f.favicon_checked,
+	(SELECT COUNT(*) FROM posts p WHERE p.feed_id = f.id AND p.merged_into = ''),
+	EXISTS (SELECT 1 FROM favicons i WHERE i.feed_id = f.id)`
 
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -604,14 +605,15 @@ func (db *DB) FindFeed(ctx context.Context, slug string) (*vplanet.Feed, error) 
 
 func scanFeed(rows *sql.Rows) (*vplanet.Feed, error) {
 	var f vplanet.Feed
-	var success, attempt, next int64
+	var success, attempt, next, iconChecked int64
 	err := rows.Scan(&f.ID, &f.Slug, &f.URL, &f.Name, &f.Lang, &f.FeedURL, &f.Title, &f.SiteURL, &f.Status,
 		&f.ETag, &f.LastModified, &success, &attempt, &next, &f.LastError, &f.ErrorCount, &f.Redirect,
-		&f.PostCount)
+		&f.Dropped, &iconChecked, &f.PostCount, &f.HasFavicon)
 	if err != nil {
 		return nil, err
 	}
 	f.LastSuccess, f.LastAttempt, f.NextAttempt = fromMillis(success), fromMillis(attempt), fromMillis(next)
+	f.FaviconChecked = fromMillis(iconChecked)
 	return &f, nil
 }
 
@@ -705,17 +707,23 @@ func (db *DB) SharedCrawls() bool { return db.pg != nil }
 // came with it. Posts are upserted by ID: a new ID is created; an existing one
 // whose Hash differs is updated in place, keeping FirstSeen and the feed that
 // first brought it (unless that feed has left feeds.txt); an unchanged one
-// costs nothing. posts may be nil (a 304, an error).
+// costs nothing. Within a feed a post is its GUID: a post whose ID (its
+// link) is new but whose GUID the feed already gave another post updates
+// that post, which keeps its ID, and the new ID becomes an alias of it
+// (FindPosts answers it with the post; the change sequence carries it,
+// invisible, so an index drops it). A post's ID may so change during the
+// call. posts may be nil (a 304, an error). The feed's Dropped is saved;
+// its FaviconChecked is not (see UpdateFavicon).
 func (db *DB) SaveFetch(ctx context.Context, feed *vplanet.Feed, posts []*vplanet.Post) (created, updated int, err error) {
 	err = db.inTx(ctx, func(tx *wtx) error {
 		created, updated = 0, 0
 		// Saving the outcome lets the crawl's claim on the feed go.
 		res, err := tx.ExecContext(ctx, `UPDATE feeds SET feed_url = ?, title = ?, site_url = ?, status = ?,
 			etag = ?, last_modified = ?, last_success = ?, last_attempt = ?, next_attempt = ?,
-			last_error = ?, error_count = ?, redirect = ?, claimed_until = 0 WHERE id = ?`,
+			last_error = ?, error_count = ?, redirect = ?, dropped = ?, claimed_until = 0 WHERE id = ?`,
 			feed.FeedURL, feed.Title, feed.SiteURL, feed.Status, feed.ETag, feed.LastModified,
 			millis(feed.LastSuccess), millis(feed.LastAttempt), millis(feed.NextAttempt),
-			feed.LastError, feed.ErrorCount, feed.Redirect, feed.ID)
+			feed.LastError, feed.ErrorCount, feed.Redirect, feed.Dropped, feed.ID)
 		if err != nil {
 			return fmt.Errorf("update feed: %w", err)
 		}
@@ -739,11 +747,39 @@ func (db *DB) SaveFetch(ctx context.Context, feed *vplanet.Feed, posts []*vplane
 }
 
 func savePost(ctx context.Context, tx *wtx, feedID int64, p *vplanet.Post, now time.Time) (created, updated int, err error) {
-	var hash, ownerStatus string
+	var hash, ownerStatus, guid, mergedInto string
 	var owner int64
-	err = tx.QueryRowContext(ctx,
-		`SELECT p.hash, p.feed_id, f.status FROM posts p JOIN feeds f ON f.id = p.feed_id WHERE p.id = ?`, p.ID).
-		Scan(&hash, &owner, &ownerStatus)
+	find := func(id string) error {
+		return tx.QueryRowContext(ctx, `SELECT p.hash, p.feed_id, f.status, p.guid, p.merged_into
+			FROM posts p JOIN feeds f ON f.id = p.feed_id WHERE p.id = ?`, id).
+			Scan(&hash, &owner, &ownerStatus, &guid, &mergedInto)
+	}
+	err = find(p.ID)
+	if err == nil && mergedInto != "" {
+		// The link's ID is an alias: the post it names takes the change.
+		p.ID = mergedInto
+		err = find(p.ID)
+	}
+	if errors.Is(err, sql.ErrNoRows) && p.GUID != "" {
+		// A new link for a GUID the feed already has: the post's link
+		// changed (its title and slug were edited). The post keeps its ID,
+		// and the new link's ID becomes an alias of it, so the same link
+		// reached through another feed is this post too. Each feed finds
+		// its own GUIDs (post_guids): a blog listed as RSS and Atom may
+		// give one post a GUID in each.
+		var kept string
+		switch qerr := tx.QueryRowContext(ctx, `SELECT g.post_id FROM post_guids g JOIN posts p ON p.id = g.post_id
+			WHERE g.feed_id = ? AND g.guid = ? AND p.merged_into = ''`, feedID, p.GUID).Scan(&kept); {
+		case qerr == nil:
+			if err := createAlias(ctx, tx, feedID, p.ID, p.URL, kept, now); err != nil {
+				return 0, 0, err
+			}
+			p.ID = kept
+			err = find(p.ID)
+		case !errors.Is(qerr, sql.ErrNoRows):
+			return 0, 0, qerr
+		}
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		seq, err := reserveSeq(ctx, tx, 1)
@@ -758,8 +794,15 @@ func savePost(ctx context.Context, tx *wtx, feedID int64, p *vplanet.Post, now t
 			updated, content, text, lang, hash, first_seen, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, feedID, p.GUID, p.URL, p.Title, p.Author, millis(published), millis(p.Updated),
 			p.Content, p.Text, p.Lang, p.Hash, millis(now), seq)
-		return 1, 0, err
+		if err != nil {
+			return 0, 0, err
+		}
+		return 1, 0, recordGUID(ctx, tx, feedID, p.GUID, p.ID)
 	case err != nil:
+		return 0, 0, err
+	}
+	// This feed's GUID names the post from now on, whichever feed owns it.
+	if err := recordGUID(ctx, tx, feedID, p.GUID, p.ID); err != nil {
 		return 0, 0, err
 	}
 	// A post that another feed brought first stays with that feed, unless
@@ -769,7 +812,11 @@ func savePost(ctx context.Context, tx *wtx, feedID int64, p *vplanet.Post, now t
 		return 0, 0, nil
 	}
 	if owner != feedID && !moved {
+		// It keeps its owner's GUID too: the GUID is what tells the
+		// owner's items apart, and another feed's (a blog's Atom feed
+		// beside its RSS) may differ.
 		feedID = owner
+		p.GUID = guid
 	}
 	seq, err := reserveSeq(ctx, tx, 1)
 	if err != nil {
@@ -793,9 +840,40 @@ func savePost(ctx context.Context, tx *wtx, feedID int64, p *vplanet.Post, now t
 	return 0, 1, nil
 }
 
+// recordGUID records that feed feedID names post id by guid. An unchanged
+// record costs a lookup, not a write.
+func recordGUID(ctx context.Context, tx *wtx, feedID int64, guid, id string) error {
+	if guid == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO post_guids (feed_id, guid, post_id) VALUES (?, ?, ?)
+		ON CONFLICT (feed_id, guid) DO UPDATE SET post_id = excluded.post_id
+		WHERE post_guids.post_id <> excluded.post_id`, feedID, guid, id)
+	if err != nil {
+		return fmt.Errorf("record guid: %w", err)
+	}
+	return nil
+}
+
+// createAlias makes id an alias of the post kept: an invisible row that
+// names it, taking a change sequence number so that an index holding id
+// drops it.
+func createAlias(ctx context.Context, tx *wtx, feedID int64, id, link, kept string, now time.Time) error {
+	seq, err := reserveSeq(ctx, tx, 1)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO posts (id, feed_id, url, published, first_seen, seq, merged_into)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, feedID, link, millis(now), millis(now), seq, kept)
+	if err != nil {
+		return fmt.Errorf("alias %s of %s: %w", id, kept, err)
+	}
+	return nil
+}
+
 const postColumns = `p.id, p.feed_id, p.guid, p.url, p.title, p.author, p.published, p.updated,
-	p.content, p.text, p.lang, p.hash, p.first_seen, p.seq, f.status <> 'removed', f.slug,
-	CASE WHEN f.name <> '' THEN f.name WHEN f.title <> '' THEN f.title ELSE f.url END`
+	p.content, p.text, p.lang, p.hash, p.first_seen, p.seq, f.status <> 'removed' AND p.merged_into = '', f.slug,
+	CASE WHEN f.name <> '' THEN f.name WHEN f.title <> '' THEN f.title ELSE f.url END, p.merged_into`
 
 // noContentColumns are postColumns with an empty Content: the Content is about
 // half of a post, and left out it is never copied out of SQLite. SQLite
@@ -811,7 +889,8 @@ func scanPosts(rows *sql.Rows) ([]*vplanet.Post, error) {
 		var p vplanet.Post
 		var published, updated, firstSeen int64
 		err := rows.Scan(&p.ID, &p.FeedID, &p.GUID, &p.URL, &p.Title, &p.Author, &published, &updated,
-			&p.Content, &p.Text, &p.Lang, &p.Hash, &firstSeen, &p.Seq, &p.Visible, &p.BlogSlug, &p.BlogName)
+			&p.Content, &p.Text, &p.Lang, &p.Hash, &firstSeen, &p.Seq, &p.Visible, &p.BlogSlug, &p.BlogName,
+			&p.MergedInto)
 		if err != nil {
 			return nil, err
 		}
@@ -822,7 +901,8 @@ func scanPosts(rows *sql.Rows) ([]*vplanet.Post, error) {
 }
 
 // FindPosts returns the posts with these IDs, visible or not, in the order of
-// ids; unknown IDs are skipped.
+// ids; unknown IDs are skipped. An ID that has become an alias of another
+// post (its link changed, see SaveFetch) answers with that post.
 //
 // When PostgreSQL cannot be reached, FindPosts, FindPostsWithoutContent,
 // RecentPosts, FindFeeds and CountPosts answer from the local copy, if
@@ -875,8 +955,34 @@ func (db *DB) findPostsHere(ctx context.Context, ids []string, columns string) (
 		posts = append(posts, found...)
 	}
 	byID := make(map[string]*vplanet.Post, len(posts))
+	var targets []string
 	for _, p := range posts {
 		byID[p.ID] = p
+		if p.MergedInto != "" {
+			targets = append(targets, p.MergedInto)
+		}
+	}
+	if len(targets) > 0 {
+		// An alias answers with the post it names, so that an address
+		// made from a post's old link keeps working.
+		kept, err := db.findPostsHere(ctx, targets, columns)
+		if err != nil {
+			return nil, err
+		}
+		keptByID := make(map[string]*vplanet.Post, len(kept))
+		for _, p := range kept {
+			keptByID[p.ID] = p
+		}
+		for id, p := range byID {
+			if p.MergedInto == "" {
+				continue
+			}
+			if k, ok := keptByID[p.MergedInto]; ok && k.MergedInto == "" {
+				byID[id] = k
+			} else {
+				delete(byID, id)
+			}
+		}
 	}
 	ordered := posts[:0]
 	for _, id := range ids {
@@ -895,7 +1001,7 @@ func (db *DB) RecentPosts(ctx context.Context, f vplanet.PostFilter) ([]*vplanet
 		limit = 50
 	}
 	query := `SELECT ` + postColumns + ` FROM posts p JOIN feeds f ON f.id = p.feed_id
-		WHERE f.status <> 'removed'`
+		WHERE f.status <> 'removed' AND p.merged_into = ''`
 	args := []any{}
 	if f.FeedID != 0 {
 		query += ` AND p.feed_id = ?`
@@ -967,7 +1073,7 @@ func (db *DB) CountPosts(ctx context.Context) (int, error) {
 	}
 	var n int
 	err = db.queryRow(ctx,
-		`SELECT COUNT(*) FROM posts p JOIN feeds f ON f.id = p.feed_id WHERE f.status <> 'removed'`).Scan(&n)
+		`SELECT COUNT(*) FROM posts p JOIN feeds f ON f.id = p.feed_id WHERE f.status <> 'removed' AND p.merged_into = ''`).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: count posts: %w", db.mark(ctx, err))
 	}

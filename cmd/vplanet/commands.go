@@ -183,6 +183,25 @@ func openLocal(ctx context.Context, cfg *config, env *cmdEnv, catchUp bool) (*cl
 	return c, closeAll, nil
 }
 
+// openStoreOnly answers, in this process, the requests that need only the
+// store (/api/feeds): the server it builds has no index, and any route that
+// searches must not be asked of it.
+func openStoreOnly(ctx context.Context, cfg *config, env *cmdEnv) (*client, func(), error) {
+	log, err := cfg.logger(env.stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := cfg.openStore(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	token := rand.Text()
+	h := server.NewServer(server.Config{Logger: log, SearchPerMinute: -1, Token: token}, db, nil)
+	c := localClient(h)
+	c.token = token
+	return c, func() { db.Close() }, nil
+}
+
 // printResults writes results for a person: marked words in bold on a
 // terminal, between asterisks elsewhere.
 func printResults(w io.Writer, res *searchResult, color bool) {
@@ -278,6 +297,7 @@ type feedStatus struct {
 	Redirect    string    `json:"redirect"`
 	PostCount   int       `json:"post_count"`
 	Push        *feedPush `json:"push"`
+	Dropped     int       `json:"dropped"`
 }
 
 func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
@@ -288,11 +308,18 @@ func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
 	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
-	c, closeAll, err := connect(ctx, &cfg, env, false)
-	if err != nil {
-		return fmt.Errorf("feeds: %w", err)
+	// The feeds' state is the store's: without a server, the store alone
+	// answers, and the index is neither opened nor built (a large one
+	// takes minutes, and a crawl's or a rebuild's lock would block).
+	c := findServer(ctx, &cfg)
+	if c == nil {
+		local, closeStore, err := openStoreOnly(ctx, &cfg, env)
+		if err != nil {
+			return fmt.Errorf("feeds: %w", err)
+		}
+		defer closeStore()
+		c = local
 	}
-	defer closeAll()
 	var raw json.RawMessage
 	if _, err := c.do(ctx, http.MethodGet, "/api/feeds", nil, &raw); err != nil {
 		return fmt.Errorf("feeds: %w", err)
@@ -310,6 +337,9 @@ func runFeeds(ctx context.Context, env *cmdEnv, args []string) error {
 		problem := f.LastError
 		if f.Redirect != "" {
 			problem = strings.TrimSpace(problem + " (moved: " + f.Redirect + ")")
+		}
+		if f.Dropped > 0 {
+			problem = strings.TrimSpace(problem + fmt.Sprintf(" (%d items beyond the newest 1,000 not kept)", f.Dropped))
 		}
 		next := ago(f.NextAttempt)
 		if !f.NextAttempt.IsZero() && !f.NextAttempt.After(time.Now()) {
