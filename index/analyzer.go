@@ -491,6 +491,11 @@ var englishStop = map[string]bool{
 	"they": true, "this": true, "to": true, "was": true, "will": true, "with": true,
 }
 
+// StopWord reports whether w, a lower-cased English word, is one that
+// search ignores unless a quoted phrase asks for it: a query of such words
+// alone has no searchable word.
+func StopWord(w string) bool { return englishStop[w] }
+
 // bleveAnalyzer adapts textAnalyzer to Bleve.
 type bleveAnalyzer struct{ a *textAnalyzer }
 

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode"
+
+	"vplanet/index"
 )
 
 // query is one query of the mixed set, as vplanet and as Groonga ask it.
@@ -275,6 +277,11 @@ func distinctQueries(c *corpus, n int, seed uint64) []query {
 				q += " " + words[i+1]
 			}
 			if q == "or" || strings.Contains(q, " or") {
+				continue
+			}
+			// A query of stop words alone has no searchable word, and
+			// vplanet answers it 400; people search for what they mean.
+			if qw := strings.Fields(q); !slices.ContainsFunc(qw, func(w string) bool { return !index.StopWord(w) }) {
 				continue
 			}
 		}
