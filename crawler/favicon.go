@@ -180,14 +180,7 @@ func findIconLinks(page []byte, pageURL *url.URL) []string {
 			if !hasAttr || (a != atom.Link && a != atom.Base) {
 				continue
 			}
-			attrs := map[string]string{}
-			for {
-				k, v, more := z.TagAttr()
-				attrs[string(k)] = string(v)
-				if !more {
-					break
-				}
-			}
+			attrs := tagAttrs(z)
 			if a == atom.Base {
 				if u, err := url.Parse(strings.TrimSpace(attrs["href"])); err == nil && base != nil {
 					base = base.ResolveReference(u)

@@ -279,14 +279,7 @@ func discoverFeed(page []byte, pageURL *url.URL) string {
 			if !hasAttr || (a != atom.Link && a != atom.Base) {
 				continue
 			}
-			attrs := map[string]string{}
-			for {
-				k, v, more := z.TagAttr()
-				attrs[string(k)] = string(v)
-				if !more {
-					break
-				}
-			}
+			attrs := tagAttrs(z)
 			if a == atom.Base {
 				if u, err := url.Parse(strings.TrimSpace(attrs["href"])); err == nil && base != nil {
 					base = base.ResolveReference(u)
@@ -332,4 +325,17 @@ func hasTag(s string) bool {
 		i += 1 + j
 	}
 	return false
+}
+
+// tagAttrs reads the attributes of the tag z is at, by name; the last of a
+// repeated name wins.
+func tagAttrs(z *html.Tokenizer) map[string]string {
+	attrs := map[string]string{}
+	for {
+		k, v, more := z.TagAttr()
+		attrs[string(k)] = string(v)
+		if !more {
+			return attrs
+		}
+	}
 }

@@ -13,16 +13,18 @@ import (
 	"vplanet"
 )
 
+// everyDates returns n dates, the newest age before now, gap apart.
+func everyDates(now time.Time, n int, gap, age time.Duration) []time.Time {
+	var ds []time.Time
+	for i := range n {
+		ds = append(ds, now.Add(-age-time.Duration(i)*gap))
+	}
+	return ds
+}
+
 func TestRhythm(t *testing.T) {
 	now := testNow
-	// every returns n dates, the newest age before now, gap apart.
-	every := func(n int, gap, age time.Duration) []time.Time {
-		var ds []time.Time
-		for i := range n {
-			ds = append(ds, now.Add(-age-time.Duration(i)*gap))
-		}
-		return ds
-	}
+	every := func(n int, gap, age time.Duration) []time.Time { return everyDates(now, n, gap, age) }
 	tests := []struct {
 		name  string
 		dates []time.Time
@@ -63,13 +65,7 @@ func TestRhythm(t *testing.T) {
 // them, whatever its posts and hints say.
 func TestRhythmBounds(t *testing.T) {
 	now := testNow
-	every := func(n int, gap, age time.Duration) []time.Time {
-		var ds []time.Time
-		for i := range n {
-			ds = append(ds, now.Add(-age-time.Duration(i)*gap))
-		}
-		return ds
-	}
+	every := func(n int, gap, age time.Duration) []time.Time { return everyDates(now, n, gap, age) }
 	tests := []struct {
 		name  string
 		b     bounds

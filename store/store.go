@@ -730,18 +730,25 @@ func (db *DB) SaveFetch(ctx context.Context, feed *vplanet.Feed, posts []*vplane
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("feed %d: %w", feed.ID, vplanet.ErrNotFound)
 		}
-		for _, p := range posts {
-			c, u, err := savePost(ctx, tx, feed.ID, p, db.now().UTC())
-			if err != nil {
-				return fmt.Errorf("save post %s: %w", p.ID, err)
-			}
-			created += c
-			updated += u
-		}
-		return nil
+		created, updated, err = savePosts(ctx, tx, feed.ID, posts, db.now().UTC())
+		return err
 	})
 	if err != nil {
 		return 0, 0, db.writeError("save fetch of "+feed.URL, err)
+	}
+	return created, updated, nil
+}
+
+// savePosts saves a feed's posts in tx, counting those it created and
+// those it updated.
+func savePosts(ctx context.Context, tx *wtx, feedID int64, posts []*vplanet.Post, now time.Time) (created, updated int, err error) {
+	for _, p := range posts {
+		c, u, err := savePost(ctx, tx, feedID, p, now)
+		if err != nil {
+			return created, updated, fmt.Errorf("save post %s: %w", p.ID, err)
+		}
+		created += c
+		updated += u
 	}
 	return created, updated, nil
 }

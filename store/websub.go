@@ -232,15 +232,8 @@ func (db *DB) SavePush(ctx context.Context, feed *vplanet.Feed, posts []*vplanet
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("feed %d: %w", feed.ID, vplanet.ErrNotFound)
 		}
-		for _, p := range posts {
-			c, u, err := savePost(ctx, tx, feed.ID, p, db.now().UTC())
-			if err != nil {
-				return fmt.Errorf("save post %s: %w", p.ID, err)
-			}
-			created += c
-			updated += u
-		}
-		return nil
+		created, updated, err = savePosts(ctx, tx, feed.ID, posts, db.now().UTC())
+		return err
 	})
 	if err != nil {
 		return 0, 0, db.writeError("save push to "+feed.URL, err)
