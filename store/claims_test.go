@@ -56,17 +56,22 @@ func TestClaimFeeds(t *testing.T) {
 
 		// A saved outcome ends the claim; the feed is not due again.
 		f := got1[0]
-		f.LastAttempt, f.NextAttempt, f.Status = time.Now(), time.Now().Add(time.Hour), vplanet.StatusOK
+		f.LastAttempt, f.NextAttempt, f.Status = start.Add(5*time.Millisecond), start.Add(time.Hour), vplanet.StatusOK
 		if _, _, err := a.SaveFetch(ctx, f, nil); err != nil {
 			t.Fatal(err)
 		}
-		later := time.Now().Add(time.Millisecond)
+		later := start.Add(10 * time.Millisecond)
 		if again, _ := b.ClaimFeeds(ctx, later, false, all); len(again) != 0 {
 			t.Errorf("a fetched feed, not due, was claimed again: %v", again)
 		}
 		// Nor claimed twice in the same run with --all.
 		if again, _ := b.ClaimFeeds(ctx, start, true, all); len(again) != 0 {
 			t.Errorf("--all claimed a feed already attempted in this run: %v", again)
+		}
+		// A run that begins in the millisecond another run fetched the
+		// feed does not pass over it.
+		if again, _ := b.ClaimFeeds(ctx, f.LastAttempt.Truncate(time.Millisecond).Add(999*time.Microsecond), true, []int64{f.ID}); len(again) != 1 {
+			t.Errorf("--all begun in the millisecond of the last attempt claimed %d feeds, want 1", len(again))
 		}
 	})
 }

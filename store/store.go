@@ -619,7 +619,12 @@ func scanFeed(rows *sql.Rows) (*vplanet.Feed, error) {
 
 // ClaimFeeds claims, of the feeds with these IDs, those a crawl run that
 // began at start may fetch: active, not gone, not attempted since start,
-// not held by another crawl, and due by start unless all. It returns them
+// not held by another crawl, and due by start unless all. Attempts are
+// kept to the millisecond, so one in start's own millisecond counts as
+// before it: a run that follows another within a millisecond must not
+// pass over the feeds the first one just fetched, while the price the
+// other way, a feed fetched twice when another process fetched it in the
+// very millisecond this run began, is one extra conditional GET. It returns them
 // in the order of ids. A claimed feed is held for the lease (SetLease) or
 // until SaveFetch saves its outcome, whichever comes first, so a crawl
 // killed while holding feeds delays them by at most one lease. Crawls that
@@ -640,7 +645,7 @@ func (db *DB) ClaimFeeds(ctx context.Context, start time.Time, all bool, ids []i
 			args = append(args, id)
 		}
 		where := `id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)
-			AND status <> ? AND status <> ? AND last_attempt < ? AND claimed_until <= ?`
+			AND status <> ? AND status <> ? AND last_attempt <= ? AND claimed_until <= ?`
 		args = append(args, vplanet.StatusRemoved, vplanet.StatusGone, millis(start), millis(now))
 		if !all {
 			where += ` AND next_attempt <= ?`
