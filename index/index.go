@@ -554,19 +554,34 @@ func (ix *Index) catchUpOnce(ctx context.Context, src ChangeSource, ahead *chang
 	return len(posts), next, nil
 }
 
+// followLogEvery is how often Follow repeats a failure that lasts: a
+// database away for an hour would otherwise write one error a second.
+const followLogEvery = time.Minute
+
 // Follow calls CatchUp every interval, and whenever poke receives, until ctx
-// ends; errors are logged and retried at the next tick.
+// ends; errors are retried at the next tick. A failure is logged when it
+// begins and then once every followLogEvery while it lasts, with how many
+// tries failed; the recovery is logged too.
 func (ix *Index) Follow(ctx context.Context, src ChangeSource, interval time.Duration, poke <-chan struct{}) {
 	if interval <= 0 {
 		interval = 5 * time.Second
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var failed int // tries failed in a row
+	var logged time.Time
 	for {
 		n, err := ix.CatchUp(ctx, src, nil)
 		switch {
 		case err != nil && ctx.Err() == nil:
-			ix.log.Error("index: catch up", "err", err)
+			failed++
+			if failed == 1 || time.Since(logged) >= followLogEvery {
+				ix.log.Error("index: catch up", "err", err, "failed_tries", failed)
+				logged = time.Now()
+			}
+		case err == nil && failed > 0:
+			ix.log.Info("index: following the store again", "failed_tries", failed, "posts", n, "seq", ix.Seq())
+			failed = 0
 		case n > 0:
 			ix.log.Debug("index: caught up", "posts", n, "seq", ix.Seq())
 		}
