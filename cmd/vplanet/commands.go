@@ -34,6 +34,7 @@ func runCrawl(ctx context.Context, env *cmdEnv, args []string) error {
 	cfg.addLease(fs)
 	cfg.addRhythm(fs)
 	quiet := fs.Bool("quiet", false, "no progress bar, even on a terminal")
+	baseURL := fs.String("base-url", "", "serve's public `URL`: subscribe the feeds crawled to the WebSub hubs they name, with callbacks that serve answers there (as serve --base-url does)")
 	cfg.addMemoryLimit(fs, 256)
 	if err := parseFlags(fs, env, args); err != nil {
 		return err
@@ -59,6 +60,11 @@ func runCrawl(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if *baseURL != "" {
+		if cfg.subscriber, _, err = newSubscriber(&cfg, strings.TrimSuffix(*baseURL, "/"), db, log); err != nil {
+			return usagef("--base-url %q: %v", *baseURL, err)
+		}
+	}
 
 	var progress func(done, total int)
 	var bar *progressbar.ProgressBar

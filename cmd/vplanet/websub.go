@@ -33,18 +33,8 @@ type push struct {
 func newPush(cfg *serveConfig, db *store.DB, log *slog.Logger) (*push, error) {
 	base := strings.TrimSuffix(cfg.baseURL, "/")
 	p := &push{db: db, log: log}
-	// The crawler's own address policy decides which hubs may be reached,
-	// so that "could the feed have been fetched" means one thing: a
-	// private hub only for a feed listed at a private address.
-	p.ingest = crawler.New(db, crawler.Options{Logger: log, MinRhythm: cfg.minRhythm, MaxRhythm: cfg.maxRhythm})
 	var err error
-	p.manager, err = websub.NewManager(websub.ManagerConfig{
-		Callback:  base + "/websub/callback/",
-		Store:     db,
-		Private:   p.ingest.Private,
-		UserAgent: "vplanet/" + vplanet.Version,
-		Logger:    log,
-	})
+	p.manager, p.ingest, err = newSubscriber(&cfg.config, base, db, log)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +50,29 @@ func newPush(cfg *serveConfig, db *store.DB, log *slog.Logger) (*push, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// newSubscriber returns the subscriber of the blogs' hubs whose callbacks
+// serve answers under base (--base-url without its final slash), and the
+// crawler whose address policy it follows: that crawler decides which hubs
+// may be reached, so that "could the feed have been fetched" means one
+// thing, a private hub only for a feed listed at a private address. serve
+// and a crawl from cron both subscribe through it; the subscriptions live
+// in the store, so the serve at base verifies and takes the pushes of a
+// subscription a crawl asked for.
+func newSubscriber(cfg *config, base string, db *store.DB, log *slog.Logger) (*websub.Manager, *crawler.Crawler, error) {
+	c := crawler.New(db, crawler.Options{Logger: log, MinRhythm: cfg.minRhythm, MaxRhythm: cfg.maxRhythm})
+	m, err := websub.NewManager(websub.ManagerConfig{
+		Callback:  base + "/websub/callback/",
+		Store:     db,
+		Private:   c.Private,
+		UserAgent: "vplanet/" + vplanet.Version,
+		Logger:    log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, c, nil
 }
 
 // callback is the handler of /websub/callback/{id}: a verified push takes

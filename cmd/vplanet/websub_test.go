@@ -566,3 +566,87 @@ func BenchmarkPublishToSearchable(b *testing.B) {
 		report(b, times)
 	})
 }
+
+// TestCrawlSubscribes: a crawl from cron beside serve, given serve's
+// public address (VPLANET_BASE_URL, as a container sets it for both),
+// subscribes to the hub a blog names; serve, which did not crawl, answers
+// the hub's verification and takes the push.
+func TestCrawlSubscribes(t *testing.T) {
+	hub := newTestHub(t)
+	blog := newPushBlog(t, hub.srv.URL)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	feeds := filepath.Join(dir, "feeds.txt")
+	if err := os.WriteFile(feeds, []byte(blog.feedURL()+"  Push blog en\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	base := "http://" + addr + "/"
+	env := func(name string) string {
+		if name == "VPLANET_BASE_URL" {
+			return base
+		}
+		return ""
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"vplanet", "serve", "--addr", addr, "--data", data, "--feeds", feeds, "--schedule", "off"},
+			env, strings.NewReader(""), io.Discard, logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not stop within 15s of its context ending")
+		}
+		if t.Failed() {
+			t.Logf("serve's log:\n%s", logs.String())
+		}
+	})
+	waitForServer(t, data, done)
+	if n := hub.requests.Load(); n != 0 {
+		t.Fatalf("serve with the schedule off sent %d subscription requests, want 0", n)
+	}
+
+	crawlLog := &syncBuffer{}
+	if err := run(ctx, []string{"vplanet", "crawl", "--data", data, "--feeds", feeds, "--wait", "30s"},
+		env, strings.NewReader(""), io.Discard, crawlLog); err != nil {
+		t.Fatalf("crawl: %v\n%s", err, crawlLog.String())
+	}
+	select {
+	case got := <-hub.verified:
+		if want := "subscribe " + blog.feedURL(); got != want {
+			t.Fatalf("hub verified %q, want %q", got, want)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("no subscription verified within 15s of the crawl; crawl's log:\n%s", crawlLog.String())
+	}
+	blog.add("Cronwallaby arrives by push")
+	waitFor(t, 10*time.Second, "the subscription to be active", func() bool {
+		var list []struct {
+			Push *struct{ State string } `json:"push"`
+		}
+		return get(t, base+"api/feeds", &list) == 200 && len(list) == 1 && list[0].Push != nil && list[0].Push.State == "active"
+	})
+	if code := hub.distribute(t, blog.feedURL(), blog.atom(), ""); code/100 != 2 {
+		t.Fatalf("push answered %d", code)
+	}
+	waitFor(t, 10*time.Second, "the pushed post in search", func() bool {
+		return hasTitle(search(t, base, "Cronwallaby"), "Cronwallaby arrives by push")
+	})
+
+	// A second crawl finds the subscription in the store and asks nothing.
+	if err := run(ctx, []string{"vplanet", "crawl", "--all", "--data", data, "--feeds", feeds, "--wait", "30s"},
+		env, strings.NewReader(""), io.Discard, io.Discard); err != nil {
+		t.Fatalf("second crawl: %v", err)
+	}
+	if n := hub.requests.Load(); n != 1 {
+		t.Errorf("hub received %d subscription requests over two crawls, want 1", n)
+	}
+}
