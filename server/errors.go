@@ -84,6 +84,7 @@ func (s *server) writeJSONError(w http.ResponseWriter, r *http.Request, err erro
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vplanet"`)
 	}
+	retryLater(w, err)
 	writeJSON(w, r, status, map[string]string{"error": msg})
 }
 
@@ -91,7 +92,17 @@ func (s *server) writeJSONError(w http.ResponseWriter, r *http.Request, err erro
 // language.
 func (s *server) writeHTMLError(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := s.errorStatus(r, err)
+	retryLater(w, err)
 	s.render(w, r, status, "error", &errorPage{Status: status, Message: localize(r, err, status, msg)})
+}
+
+// retryLater tells the feed readers and crawlers that meet a database
+// away when to come back (RFC 9110, section 10.2.3): a minute, as the
+// message says, rather than at their next poll, which may be hours.
+func retryLater(w http.ResponseWriter, err error) {
+	if errors.Is(err, store.ErrUnreachable) {
+		w.Header().Set("Retry-After", "60")
+	}
 }
 
 // localError is the message of an error that errorStatus answers with
@@ -113,6 +124,8 @@ func localize(r *http.Request, err error, status int, msg string) string {
 		return p.Tf(re.key, re.args...)
 	case status == http.StatusNotFound:
 		return p.T("err_not_found")
+	case errors.Is(err, store.ErrUnreachable):
+		return p.T("err_unreachable")
 	case status == http.StatusServiceUnavailable:
 		return p.T("err_too_slow")
 	case status == http.StatusInternalServerError:

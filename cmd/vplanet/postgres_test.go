@@ -392,18 +392,20 @@ func TestPostgresGoesAway(t *testing.T) {
 			t.Errorf("GET %s with the database down: %d, want 200", page, code)
 		}
 	}
-	// What needs the database says it is away, and that it passes.
-	for _, page := range []string{"/feed.atom", "/blogs/127.0.0.1-blog0/feed.atom"} {
-		var e struct{ Error string }
+	// What needs the database (the posts' HTML) says it is away, that it
+	// passes, and when to come back.
+	for _, page := range []string{"/feed.atom", "/blogs/127.0.0.1-blog0/feed.atom", "/blogs/127.0.0.1-blog0"} {
 		resp, err := http.Get(base + page)
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		json.Unmarshal(body, &e)
-		if resp.StatusCode != http.StatusServiceUnavailable {
-			t.Errorf("GET %s with the database down: %d %.200s, want 503", page, resp.StatusCode, body)
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "database is unreachable") {
+			t.Errorf("GET %s with the database down: %d %.300s, want 503 saying the database is unreachable", page, resp.StatusCode, body)
+		}
+		if got := resp.Header.Get("Retry-After"); got != "60" {
+			t.Errorf("GET %s with the database down: Retry-After %q, want 60", page, got)
 		}
 	}
 	resp, err := http.Get(base + "/metrics")
