@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"vplanet"
 	"vplanet/websub"
@@ -196,7 +197,8 @@ func (db *DB) AdvanceHubTopic(ctx context.Context, topic string, old, seq int64,
 		if found {
 			res, err = tx.ExecContext(ctx, `UPDATE websub_hub_topics SET published_seq = ? WHERE topic = ? AND published_seq = ?`, seq, topic, old)
 		} else {
-			res, err = tx.ExecContext(ctx, `INSERT INTO websub_hub_topics (topic, published_seq) VALUES (?, ?) ON CONFLICT (topic) DO NOTHING`, topic, seq)
+			res, err = tx.ExecContext(ctx, `INSERT INTO websub_hub_topics (topic, published_seq, created) VALUES (?, ?, ?) ON CONFLICT (topic) DO NOTHING`,
+				topic, seq, millis(db.now()))
 		}
 		if err != nil {
 			return err
@@ -209,6 +211,29 @@ func (db *DB) AdvanceHubTopic(ctx context.Context, topic string, old, seq int64,
 		return false, db.writeError("advance websub hub topic", err)
 	}
 	return moved, nil
+}
+
+// DropIdleHubTopics drops the watermarks made before before of topics that
+// have no subscription: asked for by a reader whose verification failed,
+// or whose subscriptions have all ended. Anyone may ask to subscribe to any
+// search feed, so without this the watermarks would grow with every query
+// ever asked for. A topic subscribed again later starts a new watermark,
+// as a first subscription does. It returns how many it dropped.
+func (db *DB) DropIdleHubTopics(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := db.inTx(ctx, func(tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM websub_hub_topics WHERE created < ? AND NOT EXISTS (
+			SELECT 1 FROM websub_hub_subscriptions s WHERE s.topic = websub_hub_topics.topic)`, millis(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, db.writeError("drop idle websub hub topics", err)
+	}
+	return int(n), nil
 }
 
 // Compile-time checks that the DB is both of websub's stores.

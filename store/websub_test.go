@@ -85,3 +85,46 @@ func TestSavePush(t *testing.T) {
 		}
 	})
 }
+
+// TestDropIdleHubTopics: the watermarks of topics nobody is subscribed to
+// go once they are older than the cut, and no other.
+func TestDropIdleHubTopics(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := openDSN(t, dsn)
+		const (
+			subscribed = "https://planet.example.org/feed.atom?q=vsan"
+			asked      = "https://planet.example.org/feed.atom?q=nobody+verified+this"
+		)
+		for _, topic := range []string{subscribed, asked} {
+			if _, err := db.AdvanceHubTopic(ctx, topic, 0, 3, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := time.Now()
+		if err := db.PutHubSubscription(ctx, websub.HubSubscription{Topic: subscribed, Callback: "https://reader.example/cb",
+			Expires: now.Add(time.Hour), Created: now}); err != nil {
+			t.Fatal(err)
+		}
+		// Within the hour, a request still being verified keeps its mark.
+		if n, err := db.DropIdleHubTopics(ctx, now.Add(-time.Hour)); err != nil || n != 0 {
+			t.Errorf("drop before an hour ago = %d, %v; want 0", n, err)
+		}
+		if n, err := db.DropIdleHubTopics(ctx, now.Add(time.Minute)); err != nil || n != 1 {
+			t.Errorf("drop before now = %d, %v; want 1 (the topic nobody subscribed to)", n, err)
+		}
+		if _, ok, _ := db.FindHubTopic(ctx, asked); ok {
+			t.Error("the idle topic's watermark is still there")
+		}
+		if seq, ok, _ := db.FindHubTopic(ctx, subscribed); !ok || seq != 3 {
+			t.Errorf("the subscribed topic's watermark = %d, %v; want 3, kept", seq, ok)
+		}
+		// Its last subscription ended, the topic is idle too.
+		if err := db.DeleteHubSubscription(ctx, subscribed, "https://reader.example/cb"); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := db.DropIdleHubTopics(ctx, now.Add(time.Minute)); err != nil || n != 1 {
+			t.Errorf("drop after the last subscription ended = %d, %v; want 1", n, err)
+		}
+	})
+}

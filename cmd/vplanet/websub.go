@@ -121,13 +121,25 @@ func (p *push) publish(ctx context.Context, indexed func() int64) {
 	}
 }
 
-// renew renews the leases due, hourly and once at start, until ctx ends.
+// idleTopicAge is how long a hub topic's watermark outlives its last
+// subscription, or a subscription request never verified: long enough for
+// any hub's verification round, short enough that asking for many topics
+// leaves little behind.
+const idleTopicAge = time.Hour
+
+// renew renews the leases due, and drops the hub's idle topics, hourly and
+// once at start, until ctx ends.
 func (p *push) renew(ctx context.Context) {
 	for {
 		if n, err := p.manager.RenewDue(ctx); err != nil && ctx.Err() == nil {
 			p.log.Warn("websub: renew leases", "err", err)
 		} else if n > 0 {
 			p.log.Info("websub: leases renewed", "count", n)
+		}
+		if n, err := p.db.DropIdleHubTopics(ctx, time.Now().Add(-idleTopicAge)); err != nil && ctx.Err() == nil {
+			p.log.Warn("websub: drop idle hub topics", "err", err)
+		} else if n > 0 {
+			p.log.Info("websub: idle hub topics dropped", "count", n)
 		}
 		select {
 		case <-ctx.Done():
