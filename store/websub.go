@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"vplanet"
@@ -234,6 +236,94 @@ func (db *DB) DropIdleHubTopics(ctx context.Context, before time.Time) (int, err
 		return 0, db.writeError("drop idle websub hub topics", err)
 	}
 	return int(n), nil
+}
+
+// QueueHubDelivery keeps a delivery of the hub until FinishHubDelivery.
+func (db *DB) QueueHubDelivery(ctx context.Context, d websub.Delivery) (int64, error) {
+	var id int64
+	err := db.claimTx(ctx, func(tx *wtx) error {
+		rows, err := tx.QueryContext(ctx, `INSERT INTO websub_hub_deliveries (topic, callback, content_type, body, attempts, held_until, created)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			d.Topic, d.Callback, d.Content.Type, d.Content.Body, d.Attempts, millis(d.Held), millis(d.Created))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return errors.New("the insert returned no id")
+		}
+		return rows.Scan(&id)
+	})
+	if err != nil {
+		return 0, db.writeError("queue websub hub delivery", err)
+	}
+	return id, nil
+}
+
+// HoldHubDelivery records a delivery's attempts and how long its owner
+// holds it.
+func (db *DB) HoldHubDelivery(ctx context.Context, id int64, attempts int, held time.Time) error {
+	err := db.claimTx(ctx, func(tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE websub_hub_deliveries SET attempts = ?, held_until = ? WHERE id = ?`,
+			attempts, millis(held), id)
+		return err
+	})
+	if err != nil {
+		return db.writeError("hold websub hub delivery", err)
+	}
+	return nil
+}
+
+// ClaimHubDeliveries takes up to limit deliveries whose hold ended by now,
+// oldest first, holding them until held. On PostgreSQL a delivery another
+// claim is taking is skipped (FOR UPDATE SKIP LOCKED), so replicas that
+// claim at once get different ones.
+func (db *DB) ClaimHubDeliveries(ctx context.Context, now, held time.Time, limit int) ([]websub.Delivery, error) {
+	var out []websub.Delivery
+	err := db.claimTx(ctx, func(tx *wtx) error {
+		out = out[:0]
+		skip := ""
+		if db.pg != nil {
+			skip = ` FOR UPDATE SKIP LOCKED`
+		}
+		rows, err := tx.QueryContext(ctx, `UPDATE websub_hub_deliveries SET held_until = ? WHERE id IN (
+			SELECT id FROM websub_hub_deliveries WHERE held_until <= ? ORDER BY id LIMIT ?`+skip+`)
+			RETURNING id, topic, callback, content_type, body, attempts, created`, millis(held), millis(now), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d := websub.Delivery{Held: held}
+			var created int64
+			if err := rows.Scan(&d.ID, &d.Topic, &d.Callback, &d.Content.Type, &d.Content.Body, &d.Attempts, &created); err != nil {
+				return err
+			}
+			d.Created = fromMillis(created)
+			out = append(out, d)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store %s: claim websub hub deliveries: %w", db.path, db.mark(ctx, err))
+	}
+	slices.SortFunc(out, func(a, b websub.Delivery) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// FinishHubDelivery forgets a delivery made or given up.
+func (db *DB) FinishHubDelivery(ctx context.Context, id int64) error {
+	err := db.claimTx(ctx, func(tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM websub_hub_deliveries WHERE id = ?`, id)
+		return err
+	})
+	if err != nil {
+		return db.writeError("finish websub hub delivery", err)
+	}
+	return nil
 }
 
 // Compile-time checks that the DB is both of websub's stores.

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,11 @@ type HubConfig struct {
 	// attempts span about 15 minutes.
 	Attempts            int
 	Backoff, MaxBackoff time.Duration
+	// Hold is how long past its next attempt a process holds a delivery
+	// it is making before another may claim it (Resume): longer than an
+	// attempt can take, waiting for a connection slot included. Zero means
+	// 5 minutes.
+	Hold time.Duration
 	// Concurrency bounds requests in flight to subscribers; zero means 16.
 	Concurrency int
 	// Timeout bounds one request to a subscriber; zero means 15 seconds.
@@ -134,6 +140,7 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 	cfg.Attempts = cmpOr(cfg.Attempts, 6)
 	cfg.Backoff = cmpOr(cfg.Backoff, 30*time.Second)
 	cfg.MaxBackoff = cmpOr(cfg.MaxBackoff, time.Hour)
+	cfg.Hold = cmpOr(cfg.Hold, 5*time.Minute)
 	cfg.Concurrency = cmpOr(cfg.Concurrency, 16)
 	cfg.Timeout = cmpOr(cfg.Timeout, 15*time.Second)
 	if cfg.Now == nil {
@@ -464,18 +471,72 @@ func appendQuery(callback string, q url.Values) string {
 }
 
 // Publish distributes c to every subscriber of topic whose lease has not
-// ended, and drops those whose lease has. Deliveries run in the
-// background, each retried with backoff; Wait waits for them.
+// ended, and drops those whose lease has. Each delivery is kept in the
+// store before it is tried, then runs in the background, retried with
+// backoff; Wait waits for them, and Resume takes over those a stopped
+// process left.
 func (h *Hub) Publish(ctx context.Context, topic string, c Content) error {
 	subs, err := h.active(ctx, topic)
 	if err != nil {
 		return err
 	}
+	return h.queue(ctx, subs, c)
+}
+
+// queue keeps a delivery of c to each of subs in the store, then starts
+// them.
+func (h *Hub) queue(ctx context.Context, subs []HubSubscription, c Content) error {
+	now := h.cfg.Now()
 	for _, s := range subs {
-		h.goAsync(func(ctx context.Context) { h.deliver(ctx, s, c) })
+		d := Delivery{Topic: s.Topic, Callback: s.Callback, Content: c, Held: now.Add(h.cfg.Hold), Created: now}
+		id, err := h.cfg.Store.QueueHubDelivery(ctx, d)
+		if err != nil {
+			return fmt.Errorf("websub hub: queue a delivery to %s: %w", s.Callback, err)
+		}
+		d.ID = id
+		h.goAsync(func(ctx context.Context) { h.deliver(ctx, s, d) })
 	}
 	return nil
 }
+
+// Resume takes over the deliveries whose holder stopped holding them (a
+// process that stopped while a delivery waited for its next attempt), a
+// batch at a time, and makes them, going on from their attempts. serve
+// calls it at start and every minute. A delivery whose subscription has
+// ended is dropped. It returns how many it started.
+func (h *Hub) Resume(ctx context.Context) (int, error) {
+	now := h.cfg.Now()
+	ds, err := h.cfg.Store.ClaimHubDeliveries(ctx, now, now.Add(h.cfg.Hold), resumeBatch)
+	if err != nil {
+		return 0, fmt.Errorf("websub hub: claim deliveries: %w", err)
+	}
+	started := 0
+	subs := map[string][]HubSubscription{}
+	for _, d := range ds {
+		if _, ok := subs[d.Topic]; !ok {
+			if subs[d.Topic], err = h.cfg.Store.FindHubSubscriptions(ctx, d.Topic); err != nil {
+				return started, fmt.Errorf("websub hub: resume deliveries: %w", err)
+			}
+		}
+		i := slices.IndexFunc(subs[d.Topic], func(s HubSubscription) bool { return s.Callback == d.Callback })
+		if i < 0 || !now.Before(subs[d.Topic][i].Expires) {
+			if err := h.cfg.Store.FinishHubDelivery(ctx, d.ID); err != nil {
+				return started, fmt.Errorf("websub hub: drop a delivery: %w", err)
+			}
+			continue
+		}
+		s := subs[d.Topic][i]
+		if h.goAsync(func(ctx context.Context) { h.deliver(ctx, s, d) }) {
+			started++
+		}
+	}
+	return started, nil
+}
+
+// resumeBatch bounds the deliveries one Resume takes, so that one process
+// restarting after a long outage does not take every delivery from its
+// siblings; the next Resume takes more.
+const resumeBatch = 100
 
 // PublishEach asks render for the new content of every topic that has
 // subscribers and distributes what it renders. serve calls it after each
@@ -505,8 +566,8 @@ func (h *Hub) PublishEach(ctx context.Context, render Renderer) (int, error) {
 			continue
 		}
 		sent++
-		for _, s := range byTopic[topic] {
-			h.goAsync(func(ctx context.Context) { h.deliver(ctx, s, c) })
+		if err := h.queue(ctx, byTopic[topic], c); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return sent, errors.Join(errs...)
@@ -535,37 +596,76 @@ func (h *Hub) active(ctx context.Context, topic string) ([]HubSubscription, erro
 	return live, nil
 }
 
-// deliver sends c to one subscriber (section 7), retrying failures with a
-// doubling backoff up to the configured attempts. A 410 ends the
-// subscription; any other failure leaves it until its lease ends, as
-// section 7 requires.
-func (h *Hub) deliver(ctx context.Context, s HubSubscription, c Content) {
-	wait := h.cfg.Backoff
-	for attempt := 1; ; attempt++ {
-		err := h.post(ctx, s, c)
+// deliver makes the delivery d to the subscriber s (section 7), going on
+// from the attempts d made, retrying failures with a doubling backoff up
+// to the configured attempts. A 410 ends the subscription; any other
+// failure leaves it until its lease ends, as section 7 requires. Before
+// each wait the store learns the attempts and the hold, so a process that
+// stops leaves the delivery for Resume; the store forgets it once it is
+// delivered or given up.
+func (h *Hub) deliver(ctx context.Context, s HubSubscription, d Delivery) {
+	for attempt := d.Attempts + 1; ; attempt++ {
+		err := h.post(ctx, s, d.Content)
 		if err == nil {
 			h.Counters.Deliveries.Add(1)
+			h.finish(ctx, d)
+			return
+		}
+		if ctx.Err() != nil {
+			// Stopping: the attempt does not count, and Resume makes it
+			// again once the hold ends.
 			return
 		}
 		var se *httpStatusError
 		if errors.As(err, &se) && se.status == http.StatusGone {
 			h.Counters.Gone.Add(1)
+			// The subscription's deliveries go with it.
 			if err := h.cfg.Store.DeleteHubSubscription(ctx, s.Topic, s.Callback); err != nil {
 				h.log.Error("websub hub: drop gone subscription", "callback", s.Callback, "err", err)
 			}
 			return
 		}
 		// A refused address will be refused again: no retry.
-		if attempt >= h.cfg.Attempts || errors.Is(err, ErrPrivateAddress) || ctx.Err() != nil {
+		if attempt >= h.cfg.Attempts || errors.Is(err, ErrPrivateAddress) {
 			h.Counters.DeliveryFailures.Add(1)
 			h.log.Warn("websub hub: delivery failed", "topic", s.Topic, "callback", s.Callback, "attempts", attempt, "err", err)
+			h.finish(ctx, d)
 			return
+		}
+		wait := h.backoff(attempt)
+		due := h.cfg.Now().Add(wait)
+		if err := h.cfg.Store.HoldHubDelivery(ctx, d.ID, attempt, due.Add(h.cfg.Hold)); err != nil {
+			h.log.Warn("websub hub: record a delivery's attempt", "callback", s.Callback, "err", err)
 		}
 		if h.cfg.Sleep(ctx, wait) != nil {
-			h.Counters.DeliveryFailures.Add(1)
+			// Stopping while it waits: a sibling may take it when due.
+			release, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			h.cfg.Store.HoldHubDelivery(release, d.ID, attempt, due)
+			cancel()
 			return
 		}
-		wait = min(wait*2, h.cfg.MaxBackoff)
+	}
+}
+
+// backoff is the wait after the attempt-th failed attempt: Backoff, doubled
+// for each attempt before, up to MaxBackoff.
+func (h *Hub) backoff(attempt int) time.Duration {
+	wait := h.cfg.Backoff
+	for i := 1; i < attempt && wait < h.cfg.MaxBackoff; i++ {
+		wait *= 2
+	}
+	return min(wait, h.cfg.MaxBackoff)
+}
+
+// finish forgets a delivery made or given up.
+func (h *Hub) finish(ctx context.Context, d Delivery) {
+	// Made is made, even when the hub is stopping.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := h.cfg.Store.FinishHubDelivery(ctx, d.ID); err != nil {
+		// It will be made again after its hold: a duplicate, which
+		// subscribers take (section 7 asks nothing more of hubs).
+		h.log.Warn("websub hub: forget a made delivery", "callback", d.Callback, "err", err)
 	}
 }
 

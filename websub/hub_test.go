@@ -686,3 +686,87 @@ func TestHub_Section5_2_DeniedWhenFullAfterVerification(t *testing.T) {
 		t.Errorf("subscriptions = %+v, want only the first", subs)
 	}
 }
+
+// TestHub_DeliveryOutlivesRestart: a delivery waiting for its next attempt
+// when its hub stops is kept in the store, and the next hub on that store
+// (the same process restarted, or a sibling replica) makes it when it is
+// due, going on from its attempts; the store forgets it once made.
+func TestHub_DeliveryOutlivesRestart(t *testing.T) {
+	store, clk := NewMemoryStore(), newClock()
+	waiting := make(chan struct{}, 1)
+	start := func(sleep func(context.Context, time.Duration) error) *Hub {
+		h, err := NewHub(HubConfig{
+			URL: planet + "websub/hub", Store: store, AllowPrivate: true, Now: clk.Now, Sleep: sleep,
+			Topic: func(topic string) bool { return strings.HasPrefix(topic, planet) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Close() })
+		return h
+	}
+	// The first hub's waits last until it stops, as a real one's would.
+	first := start(func(ctx context.Context, d time.Duration) error {
+		waiting <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	sub := newSpecSubscriber(t, "127.0.0.1")
+	topic := planet + "feed.atom"
+	store.PutHubSubscription(context.Background(), HubSubscription{Topic: topic, Callback: sub.callback("/cb"), Secret: "k",
+		Expires: clk.Now().Add(24 * time.Hour), Created: clk.Now()})
+	sub.script = []int{503}
+	body := []byte("<feed><entry><title>kept across restarts</title></entry></feed>")
+	if err := first.Publish(context.Background(), topic, Content{Body: body, Type: "application/atom+xml"}); err != nil {
+		t.Fatal(err)
+	}
+	<-waiting // the first attempt failed; it waits 30 s for the second
+	first.Close()
+
+	second := start(func(context.Context, time.Duration) error { return nil })
+	if n, err := second.Resume(context.Background()); err != nil || n != 0 {
+		t.Fatalf("Resume before the second attempt is due = %d, %v; want 0", n, err)
+	}
+	clk.Add(30 * time.Second)
+	if n, err := second.Resume(context.Background()); err != nil || n != 1 {
+		t.Fatalf("Resume when due = %d, %v; want 1", n, err)
+	}
+	second.Wait()
+	reqs, bodies := sub.deliveries()
+	if len(reqs) != 2 || string(bodies[1]) != string(body) || reqs[1].Header.Get("X-Hub-Signature") != specSign("sha256", "k", body) {
+		t.Fatalf("the subscriber received %d requests, want the failed one and then the same content, signed", len(reqs))
+	}
+	if second.Counters.Deliveries.Load() != 1 || first.Counters.DeliveryFailures.Load() != 0 {
+		t.Errorf("delivered %d by the second hub, %d failures by the first; want 1 and 0 (stopping is not failing)",
+			second.Counters.Deliveries.Load(), first.Counters.DeliveryFailures.Load())
+	}
+	clk.Add(time.Hour)
+	if left, _ := store.ClaimHubDeliveries(context.Background(), clk.Now(), clk.Now(), 10); len(left) != 0 {
+		t.Errorf("%d deliveries left in the store after it was made, want 0", len(left))
+	}
+}
+
+// TestHub_ResumeDropsEndedSubscriptions: a delivery left for a subscription
+// that ended since is dropped, not made.
+func TestHub_ResumeDropsEndedSubscriptions(t *testing.T) {
+	th := newTestHub(t, nil)
+	sub := newSpecSubscriber(t, "127.0.0.1")
+	topic := planet + "feed.atom"
+	ctx := context.Background()
+	th.store.PutHubSubscription(ctx, HubSubscription{Topic: topic, Callback: sub.callback("/cb"), Expires: th.clk.Now().Add(time.Hour)})
+	if _, err := th.store.QueueHubDelivery(ctx, Delivery{Topic: topic, Callback: sub.callback("/cb"),
+		Content: Content{Body: []byte("<feed/>"), Type: "application/atom+xml"}, Attempts: 2, Held: th.clk.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	th.clk.Add(2 * time.Hour) // the lease ended meanwhile
+	if n, err := th.h.Resume(ctx); err != nil || n != 0 {
+		t.Errorf("Resume = %d, %v; want 0 started", n, err)
+	}
+	th.h.Wait()
+	if reqs, _ := sub.deliveries(); len(reqs) != 0 {
+		t.Errorf("%d deliveries made to an ended subscription, want 0", len(reqs))
+	}
+	if left, _ := th.store.ClaimHubDeliveries(ctx, th.clk.Now(), th.clk.Now(), 10); len(left) != 0 {
+		t.Errorf("%d deliveries left, want 0", len(left))
+	}
+}

@@ -73,19 +73,48 @@ type HubStore interface {
 	// topic and callback.
 	PutHubSubscription(ctx context.Context, s HubSubscription) error
 	DeleteHubSubscription(ctx context.Context, topic, callback string) error
+
+	// QueueHubDelivery keeps d (its ID ignored) until FinishHubDelivery,
+	// held by the caller until d.Held, and returns its ID.
+	QueueHubDelivery(ctx context.Context, d Delivery) (int64, error)
+	// HoldHubDelivery records that the delivery id has been tried
+	// attempts times and that its owner holds it until held.
+	HoldHubDelivery(ctx context.Context, id int64, attempts int, held time.Time) error
+	// ClaimHubDeliveries takes up to limit deliveries whose hold ended by
+	// now, oldest first, and holds them until held. Claims made at once
+	// get different deliveries.
+	ClaimHubDeliveries(ctx context.Context, now, held time.Time, limit int) ([]Delivery, error)
+	// FinishHubDelivery forgets the delivery id: delivered, or given up.
+	FinishHubDelivery(ctx context.Context, id int64) error
+}
+
+// Delivery is one content distribution to one subscriber (section 7), kept
+// in the store from the moment it is published until the subscriber takes
+// it or every attempt has failed, so that a restart loses no delivery:
+// another process, or the same one restarted, claims a delivery whose
+// holder stopped holding it and goes on from its attempts.
+type Delivery struct {
+	ID              int64
+	Topic, Callback string
+	Content         Content
+	Attempts        int       // made so far
+	Held            time.Time // until when its owner holds it
+	Created         time.Time
 }
 
 // MemoryStore is a Store and a HubStore in memory: state that lasts as long
 // as the process, for tests and for a single server without a database.
 type MemoryStore struct {
-	mu   sync.Mutex
-	subs map[string]Subscription       // by ID
-	hub  map[[2]string]HubSubscription // by topic, callback
+	mu         sync.Mutex
+	subs       map[string]Subscription       // by ID
+	hub        map[[2]string]HubSubscription // by topic, callback
+	deliveries map[int64]Delivery
+	lastID     int64
 }
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{subs: map[string]Subscription{}, hub: map[[2]string]HubSubscription{}}
+	return &MemoryStore{subs: map[string]Subscription{}, hub: map[[2]string]HubSubscription{}, deliveries: map[int64]Delivery{}}
 }
 
 // FindSubscription returns the subscription with the callback id, or
@@ -172,10 +201,65 @@ func (m *MemoryStore) PutHubSubscription(_ context.Context, s HubSubscription) e
 	return nil
 }
 
-// DeleteHubSubscription removes the subscription, if any.
+// DeleteHubSubscription removes the subscription, if any, and its
+// deliveries not yet made, as a foreign key would in SQL.
 func (m *MemoryStore) DeleteHubSubscription(_ context.Context, topic, callback string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.hub, [2]string{topic, callback})
+	for id, d := range m.deliveries {
+		if d.Topic == topic && d.Callback == callback {
+			delete(m.deliveries, id)
+		}
+	}
+	return nil
+}
+
+// QueueHubDelivery keeps d and returns its new ID.
+func (m *MemoryStore) QueueHubDelivery(_ context.Context, d Delivery) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lastID++
+	d.ID = m.lastID
+	d.Content.Body = slices.Clone(d.Content.Body)
+	m.deliveries[d.ID] = d
+	return d.ID, nil
+}
+
+// HoldHubDelivery records the delivery's attempts and hold.
+func (m *MemoryStore) HoldHubDelivery(_ context.Context, id int64, attempts int, held time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if d, ok := m.deliveries[id]; ok {
+		d.Attempts, d.Held = attempts, held
+		m.deliveries[id] = d
+	}
+	return nil
+}
+
+// ClaimHubDeliveries takes the deliveries whose hold ended by now.
+func (m *MemoryStore) ClaimHubDeliveries(_ context.Context, now, held time.Time, limit int) ([]Delivery, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Delivery
+	for _, d := range m.deliveries {
+		if !d.Held.After(now) {
+			out = append(out, d)
+		}
+	}
+	slices.SortFunc(out, func(a, b Delivery) int { return cmp.Compare(a.ID, b.ID) })
+	out = out[:min(len(out), limit)]
+	for i := range out {
+		out[i].Held = held
+		m.deliveries[out[i].ID] = out[i]
+	}
+	return out, nil
+}
+
+// FinishHubDelivery forgets the delivery.
+func (m *MemoryStore) FinishHubDelivery(_ context.Context, id int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.deliveries, id)
 	return nil
 }

@@ -200,7 +200,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	}()
 
 	if ps != nil {
-		wg.Add(2)
+		wg.Add(3)
 		go func() {
 			defer wg.Done()
 			ps.publish(followCtx, ix.Seq)
@@ -208,6 +208,10 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		go func() {
 			defer wg.Done()
 			ps.renew(followCtx)
+		}()
+		go func() {
+			defer wg.Done()
+			ps.resume(followCtx)
 		}()
 	}
 	// Crawls run on the schedule and once at start, never two at once.
@@ -282,7 +286,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		log.Warn("shutdown: requests still running were cut off", "err", err)
 	}
 	if ps != nil {
-		ps.hub.Close() // deliveries still being retried stop; their posts stay in the feeds
+		ps.hub.Close() // deliveries still being retried stop; the store keeps them for the next start, or a sibling
 	}
 	stopFollow()
 	wg.Wait()

@@ -149,6 +149,24 @@ func (p *push) renew(ctx context.Context) {
 	}
 }
 
+// resume makes, at start and every minute until ctx ends, the hub's
+// deliveries that a stopped process left waiting (websub.Hub.Resume): this
+// process's own before a restart, or a sibling replica's.
+func (p *push) resume(ctx context.Context) {
+	for {
+		if n, err := p.hub.Resume(ctx); err != nil && ctx.Err() == nil {
+			p.log.Warn("websub: resume hub deliveries", "err", err)
+		} else if n > 0 {
+			p.log.Info("websub: hub deliveries resumed", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Minute):
+		}
+	}
+}
+
 // unsubscribeRemoved leaves the hubs of feeds no longer in feeds.txt.
 func (p *push) unsubscribeRemoved(ctx context.Context) {
 	subs, err := p.db.FindSubscriptions(ctx)

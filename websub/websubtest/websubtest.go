@@ -133,6 +133,61 @@ func HubStore(t *testing.T, open func(t *testing.T) websub.HubStore) {
 			t.Errorf("after delete %d subscriptions, want 2", len(all))
 		}
 	})
+
+	t.Run("deliveries kept, held, claimed once, finished", func(t *testing.T) {
+		st := open(t)
+		a, b := mk("https://p/feed.atom", "https://r/1"), mk("https://p/feed.atom", "https://r/2")
+		st.PutHubSubscription(ctx, a)
+		st.PutHubSubscription(ctx, b)
+		body := []byte("<feed>\x00 binary-safe \xff</feed>")
+		var ids []int64
+		for _, s := range []websub.HubSubscription{a, b, a} {
+			id, err := st.QueueHubDelivery(ctx, websub.Delivery{Topic: s.Topic, Callback: s.Callback,
+				Content: websub.Content{Body: body, Type: "application/atom+xml"}, Held: at.Add(time.Minute), Created: at})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		if ids[0] == ids[1] || ids[1] == ids[2] || ids[0] == ids[2] {
+			t.Fatalf("ids %v, want three different", ids)
+		}
+		// Held by their maker: nobody claims them.
+		if got, err := st.ClaimHubDeliveries(ctx, at.Add(30*time.Second), at.Add(time.Hour), 10); err != nil || len(got) != 0 {
+			t.Fatalf("claim while held = %v, %v; want none", got, err)
+		}
+		// The maker tried the first twice and holds it longer.
+		if err := st.HoldHubDelivery(ctx, ids[0], 2, at.Add(10*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.ClaimHubDeliveries(ctx, at.Add(2*time.Minute), at.Add(7*time.Minute), 1)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("claim of one after the hold = %v, %v; want the oldest not held", got, err)
+		}
+		d := got[0]
+		if d.ID != ids[1] || d.Topic != b.Topic || d.Callback != b.Callback || string(d.Content.Body) != string(body) ||
+			d.Content.Type != "application/atom+xml" || d.Attempts != 0 || !d.Held.Equal(at.Add(7*time.Minute)) || !d.Created.Equal(at) {
+			t.Errorf("claimed %+v, want the second delivery whole, held until the claim's time", d)
+		}
+		got, _ = st.ClaimHubDeliveries(ctx, at.Add(2*time.Minute), at.Add(7*time.Minute), 10)
+		if len(got) != 1 || got[0].ID != ids[2] {
+			t.Errorf("second claim = %+v, want only the third (the first is held, the second claimed)", got)
+		}
+		got, _ = st.ClaimHubDeliveries(ctx, at.Add(11*time.Minute), at.Add(20*time.Minute), 10)
+		if len(got) != 3 || got[0].ID != ids[0] || got[0].Attempts != 2 {
+			t.Errorf("claim after every hold = %+v, want all three, the first with its 2 attempts", got)
+		}
+		if err := st.FinishHubDelivery(ctx, ids[1]); err != nil {
+			t.Fatal(err)
+		}
+		// A subscription's deliveries go with it.
+		if err := st.DeleteHubSubscription(ctx, a.Topic, a.Callback); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.ClaimHubDeliveries(ctx, at.Add(time.Hour), at.Add(2*time.Hour), 10); len(got) != 0 {
+			t.Errorf("after finishing one and ending the other's subscription, claimed %+v; want none", got)
+		}
+	})
 }
 
 func same(a, b websub.Subscription) bool {
