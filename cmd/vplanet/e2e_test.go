@@ -117,29 +117,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"vplanet", "serve", "--addr", "127.0.0.1:0", "--data", data, "--feeds", feeds, "--schedule", "@every 1h"},
-			func(string) string { return "" }, strings.NewReader(""), io.Discard, logs)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve returned %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("serve did not stop within 15s of its context ending")
-		}
-		if t.Failed() {
-			t.Logf("serve's log:\n%s", logs.String())
-		}
-	})
-
-	base := waitForServer(t, data, done)
+	base := serveInProcess(t, data, nil, "--addr", "127.0.0.1:0", "--feeds", feeds, "--schedule", "@every 1h")
 	// The crawl at start has run when every feed has been attempted.
 	waitFor(t, 30*time.Second, "the first crawl", func() bool {
 		var list []map[string]any
@@ -315,6 +293,38 @@ func TestEndToEnd(t *testing.T) {
 }
 
 // waitForServer waits for serve to record its address and answer /healthz.
+// serveInProcess runs "vplanet serve --data data" with args in this
+// process until the test ends, with getenv as its environment (nil: none),
+// and returns its base URL once it answers /healthz. At the end it checks
+// that serve stopped cleanly, and shows serve's log if the test failed.
+func serveInProcess(t *testing.T, data string, getenv func(string) string, args ...string) string {
+	t.Helper()
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"vplanet", "serve", "--data", data}, args...), getenv, strings.NewReader(""), io.Discard, logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not stop within 15s of its context ending")
+		}
+		if t.Failed() {
+			t.Logf("serve's log:\n%s", logs.String())
+		}
+	})
+	return waitForServer(t, data, done)
+}
+
 func waitForServer(t *testing.T, data string, done <-chan error) string {
 	t.Helper()
 	var base string

@@ -222,29 +222,9 @@ func testWebSub(t *testing.T, store []string) {
 	addr := freeAddr(t)
 	base := "http://" + addr + "/"
 
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, append([]string{"vplanet", "serve", "--addr", addr, "--base-url", base, "--hub-allow-private",
-			"--data", data, "--feeds", feeds, "--schedule", "@every 1h"}, store...),
-			func(string) string { return "" }, strings.NewReader(""), io.Discard, logs)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve returned %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("serve did not stop within 15s of its context ending")
-		}
-		if t.Failed() {
-			t.Logf("serve's log:\n%s", logs.String())
-		}
-	})
-	waitForServer(t, data, done)
+	ctx := context.Background()
+	serveInProcess(t, data, nil, append([]string{"--addr", addr, "--base-url", base, "--hub-allow-private",
+		"--feeds", feeds, "--schedule", "@every 1h"}, store...)...)
 
 	// The crawl at start finds the hub and subscribes; the test hub
 	// verifies the intent before it takes the subscription.
@@ -417,26 +397,12 @@ func TestWebSubReplicas(t *testing.T) {
 	}
 	addrA := freeAddr(t)
 	base := "http://" + addrA + "/"
-	ctx, cancel := context.WithCancel(context.Background())
 	var bases []string
-	var dones []chan error
 	for i, addr := range []string{addrA, freeAddr(t)} {
 		data := filepath.Join(dir, "data"+strconv.Itoa(i))
-		done := make(chan error, 1)
-		go func() {
-			done <- run(ctx, []string{"vplanet", "serve", "--addr", addr, "--base-url", base, "--database", database,
-				"--data", data, "--feeds", feeds, "--schedule", "@every 1h", "--log-level", "warn"},
-				func(string) string { return "" }, strings.NewReader(""), io.Discard, io.Discard)
-		}()
-		bases = append(bases, waitForServer(t, data, done)+"/")
-		dones = append(dones, done)
+		bases = append(bases, serveInProcess(t, data, nil, "--addr", addr, "--base-url", base, "--database", database,
+			"--feeds", feeds, "--schedule", "@every 1h", "--log-level", "warn")+"/")
 	}
-	defer func() {
-		cancel()
-		for _, d := range dones {
-			<-d
-		}
-	}()
 	select {
 	case <-hub.verified:
 	case <-time.After(30 * time.Second):
@@ -588,28 +554,8 @@ func TestCrawlSubscribes(t *testing.T) {
 		}
 		return ""
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"vplanet", "serve", "--addr", addr, "--data", data, "--feeds", feeds, "--schedule", "off"},
-			env, strings.NewReader(""), io.Discard, logs)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve returned %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("serve did not stop within 15s of its context ending")
-		}
-		if t.Failed() {
-			t.Logf("serve's log:\n%s", logs.String())
-		}
-	})
-	waitForServer(t, data, done)
+	ctx := context.Background()
+	serveInProcess(t, data, env, "--addr", addr, "--feeds", feeds, "--schedule", "off")
 	if n := hub.requests.Load(); n != 0 {
 		t.Fatalf("serve with the schedule off sent %d subscription requests, want 0", n)
 	}
