@@ -198,6 +198,7 @@ func renderBaseForms(f *baseForms) []byte {
 	b.WriteString("# Base forms of the verbs and adjectives of kagome's IPA dictionary, for the\n")
 	b.WriteString("# dictionary without its contents (see baseforms.go). Written by\n")
 	b.WriteString("# go test ./index/ja -run TestBaseForms -update; do not edit.\n")
+	b.WriteString("# Derived from mecab-ipadic-2.7.0-20070801: see NOTICE.txt for its notice.\n")
 	b.WriteString("#\n# left context ID, last character, characters to cut, ending to add\n")
 	keys := slices.SortedFunc(maps.Keys(f.rules), func(a, b baseKey) int {
 		return cmp.Or(cmp.Compare(a.left, b.left), cmp.Compare(a.last, b.last))

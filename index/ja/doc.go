@@ -6,5 +6,7 @@
 // with the English side into the analyzer its index uses.
 //
 // The morphology is ported from kagome; see lattice.go for its copyright
-// and licence.
+// and licence. baseforms.txt is derived from the IPA dictionary
+// (mecab-ipadic) as kagome-dict ships it; NOTICE.txt holds that
+// dictionary's notice, which goes with any copy of it.
 package ja
