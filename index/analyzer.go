@@ -208,26 +208,41 @@ func wordEnd(s string, i int) int {
 	return j
 }
 
-// wholeMark starts the term that marks a word of kanji written alone, not
-// inside a longer run of kanji; no word starts with it.
-const wholeMark = "="
+// partMark starts the term of a morpheme of kanji that search mode cuts
+// out of a longer word (本木 of 六本木, 具合 of 不具合); no word starts with
+// it. Such a morpheme is indexed under this term only, so that the word's
+// own term finds the posts that write the word, and a search widens to the
+// parts only when those are none (see builder.lenient).
+const partMark = "~"
 
-// wholeKanji reports whether s[start:end] is a word of two kanji or more
-// that is the whole run of kanji around it.
-func wholeKanji(s string, start, end int) bool {
+// plainTerm returns term without its partMark.
+func plainTerm(term string) string { return strings.TrimPrefix(term, partMark) }
+
+// hasKanjiRun reports whether s holds three kanji in a row, the least that
+// search mode can split apart differently from normal mode: a word of two
+// kanji or fewer takes no penalty, and longer words of other characters
+// are katakana compounds, whose parts are wanted.
+func hasKanjiRun(s string) bool {
 	n := 0
-	for _, r := range s[start:end] {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			if n++; n >= 3 {
+				return true
+			}
+		} else {
+			n = 0
+		}
+	}
+	return false
+}
+
+func kanjiOnly(s string) bool {
+	for _, r := range s {
 		if !unicode.Is(unicode.Han, r) {
 			return false
 		}
-		n++
 	}
-	if n < 2 {
-		return false
-	}
-	before, _ := utf8.DecodeLastRuneInString(s[:start])
-	after, _ := utf8.DecodeRuneInString(s[end:])
-	return !unicode.Is(unicode.Han, before) && !unicode.Is(unicode.Han, after)
+	return s != ""
 }
 
 // tokenWriter collects tokens, mapping folded offsets back to the original.
@@ -237,6 +252,7 @@ type tokenWriter struct {
 	pos    int
 	out    []token
 	morphs []ja.Morpheme // of the run of Japanese at hand
+	words  [][2]int      // normal mode's words of the run at hand
 	parts  [][2]int      // of the katakana compound at hand
 }
 
@@ -252,7 +268,13 @@ func (w *tokenWriter) emit(term string, start, end, pos int) {
 // Every morpheme takes a position, indexed or not, so that phrases do not
 // close over a dropped particle ("京都大学" is not "京都の大学").
 func (a *textAnalyzer) japanese(w *tokenWriter, i, j int) {
-	w.morphs = a.ja.Segment(w.f.Text[i:j], w.morphs[:0])
+	run := w.f.Text[i:j]
+	w.morphs = a.ja.Segment(run, w.morphs[:0])
+	w.words = w.words[:0]
+	if hasKanjiRun(run) {
+		w.words = a.ja.Words(run, w.words)
+	}
+	k := 0 // the first normal-mode word that does not end before the morpheme
 	for _, m := range w.morphs {
 		w.pos++
 		if m.Skip {
@@ -264,12 +286,18 @@ func (a *textAnalyzer) japanese(w *tokenWriter, i, j int) {
 		}
 		term = ja.StemKatakana(term)
 		start := i + m.Offset
-		if wholeKanji(w.f.Text, start, start+len(m.Surface)) {
-			// Search mode splits 六本木 into 六 and 本木, so that 本木
-			// finds it; a post that writes 本木 alone also gets this
-			// term, which a query for the word asks for beside it, so
-			// that the post ranks first.
-			w.emit(wholeMark+term, start, start+len(m.Surface), w.pos)
+		end := m.Offset + len(m.Surface)
+		for k < len(w.words) && w.words[k][1] <= m.Offset {
+			k++
+		}
+		if k < len(w.words) && kanjiOnly(m.Surface) {
+			if ws := w.words[k]; ws[0] <= m.Offset && end <= ws[1] && ws[1]-ws[0] > len(m.Surface) {
+				// Search mode split 六本木 into 六 and 本木, so that 本木
+				// finds it; normal mode keeps it whole, and a post
+				// that writes 本木 alone ranks only when such posts
+				// are none.
+				term = partMark + term
+			}
 		}
 		w.emit(term, start, start+len(m.Surface), w.pos)
 		// A katakana compound the dictionary does not know is indexed

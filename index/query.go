@@ -161,7 +161,8 @@ type builder struct {
 	bound    float64
 	inTitles bool // positionsQuery adds to titles
 	// lenient leaves out the edge words of pieces of Japanese text (see
-	// trimEdges); widens says that a piece has edges to leave out.
+	// trimEdges) and lets a kanji word alone match inside longer words
+	// (see spread); widens says that the query has such a piece or word.
 	lenient, widens bool
 }
 
@@ -374,6 +375,7 @@ func (b *builder) clause(c clause) (query.Query, error) {
 // positionsQuery matches analysed text in the title or the body: one term
 // (or its alternatives), or a phrase.
 func (b *builder) positionsQuery(pos [][]string) query.Query {
+	pos = b.spread(pos)
 	field := func(f string, tier float64) query.Query {
 		var q query.Query
 		if len(pos) == 1 {
@@ -407,6 +409,46 @@ func (b *builder) positionsQuery(pos [][]string) query.Query {
 	// without them in its title thus scores below 0.5, and one with them
 	// at least 0.5.
 	return bleve.NewDisjunctionQuery(field("title", 1), field("text", 0))
+}
+
+// spread returns the terms a query asks for at each position, given the
+// analyzer's terms of the query's text. A kanji word alone asks for the
+// posts that write it as a word (本木, not 六本木); a phrase asks for its
+// morphemes as its own text's normal mode cuts them. A lenient query asks
+// for each kanji morpheme either way, since normal mode may cut a piece of
+// text apart otherwise than the post around it. Asking either way in the
+// exact query would rank a post higher for also holding the word inside a
+// longer one, whose term is the rarer.
+func (b *builder) spread(pos [][]string) [][]string {
+	out := make([][]string, len(pos))
+	for i, alts := range pos {
+		for _, t := range alts {
+			p := plainTerm(t)
+			if !kanjiOnly(p) {
+				out[i] = appendNew(out[i], t)
+				continue
+			}
+			b.widens = true
+			switch {
+			case b.lenient:
+				out[i] = appendNew(appendNew(out[i], p), partMark+p)
+			case len(pos) == 1:
+				out[i] = appendNew(out[i], p)
+			default:
+				out[i] = appendNew(out[i], t)
+			}
+		}
+	}
+	return out
+}
+
+func appendNew(s []string, t string) []string {
+	for _, x := range s {
+		if x == t {
+			return s
+		}
+	}
+	return append(s, t)
 }
 
 // expand replaces runs of plain words that spell a glossary term with a
@@ -481,7 +523,7 @@ func trimEdges(toks []token) []token {
 		end = max(end, t.End)
 	}
 	japanese := func(t token) bool {
-		r, _ := utf8.DecodeRuneInString(strings.TrimPrefix(t.Term, wholeMark))
+		r, _ := utf8.DecodeRuneInString(plainTerm(t.Term))
 		return classify(r) == classJapanese
 	}
 	lo, hi := 0, len(toks)

@@ -31,8 +31,9 @@ type Result struct {
 	Took   time.Duration
 	// Partial says that the exact query matched nothing and the hits
 	// match it with the first or last word of a piece of Japanese text
-	// left out: a piece pasted from a post that starts or ends inside a
-	// word ("ンターの設定を変" of "センターの設定を変更").
+	// left out (a piece pasted from a post that starts or ends inside a
+	// word: "ンターの設定を変" of "センターの設定を変更"), or a kanji word
+	// inside longer words (本木 of 六本木).
 	Partial bool
 }
 
@@ -90,7 +91,8 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	}
 	if c.total == 0 && pl.widens {
 		// Nothing matched exactly: match again with the pieces' cut edge
-		// words left out, as Groonga widens a query that finds nothing.
+		// words left out and kanji words inside longer ones, as Groonga
+		// widens a query that finds nothing.
 		if lp, err := ix.plan(r, true); err == nil && lp.q != nil {
 			lc, err := ix.collect(ctx, lp)
 			if err != nil {
@@ -139,8 +141,9 @@ func checkRequest(r Request) (Request, error) {
 // that it can match nothing. The caller holds ix.mu.
 //
 // lenient leaves out the first and last word of each piece of Japanese text
-// of three words or more that is not quoted; pl.widens says whether the
-// query has such a piece.
+// of three words or more that is not quoted, and lets a kanji word match
+// inside longer words; pl.widens says whether the query has such a piece
+// or word.
 func (ix *Index) plan(r Request, lenient bool) (plan, error) {
 	p, err := parseQuery(r.Query)
 	if err != nil {

@@ -187,28 +187,54 @@ func skippedPOS(name string) bool {
 // indexed by base form: verbs and adjectives.
 func inflectedPOS(name string) bool { return name == "動詞" || name == "形容詞" }
 
-// Segment appends the morphemes of run to out, in order.
+// Segment appends the morphemes of run to out, in order, as kagome's
+// search mode finds them.
 func (m *Morphology) Segment(run string, out []Morpheme) []Morpheme {
 	if run == "" {
 		return out
 	}
 	la := m.scratch.Get().(*lattice)
 	defer m.scratch.Put(la)
-	eos := m.build(la, run)
-	la.path = la.path[:0]
-	for n := la.nodes[eos].prev; n >= 0; n = la.nodes[n].prev {
-		if la.nodes[n].class != classDummy {
-			la.path = append(la.path, n)
-		}
-	}
+	m.best(la, run, true)
 	for i := len(la.path) - 1; i >= 0; i-- {
 		out = append(out, m.morpheme(run, &la.nodes[la.path[i]]))
 	}
 	return out
 }
 
-// build makes the lattice of run, costs included, and returns its end node.
-func (m *Morphology) build(la *lattice, run string) int32 {
+// Words appends to out the byte ranges of run's words as kagome's normal
+// mode finds them, in order: search mode without its penalties on long
+// words, so that 六本木 and 一生懸命 stay whole where search mode splits
+// them.
+func (m *Morphology) Words(run string, out [][2]int) [][2]int {
+	if run == "" {
+		return out
+	}
+	la := m.scratch.Get().(*lattice)
+	defer m.scratch.Put(la)
+	m.best(la, run, false)
+	for i := len(la.path) - 1; i >= 0; i-- {
+		n := &la.nodes[la.path[i]]
+		out = append(out, [2]int{int(n.start), int(n.end)})
+	}
+	return out
+}
+
+// best builds run's lattice and leaves its cheapest path in la.path, last
+// node first.
+func (m *Morphology) best(la *lattice, run string, search bool) {
+	eos := m.build(la, run, search)
+	la.path = la.path[:0]
+	for n := la.nodes[eos].prev; n >= 0; n = la.nodes[n].prev {
+		if la.nodes[n].class != classDummy {
+			la.path = append(la.path, n)
+		}
+	}
+}
+
+// build makes the lattice of run, costs included (with search mode's
+// penalties when search is set), and returns its end node.
+func (m *Morphology) build(la *lattice, run string, search bool) int32 {
 	chars := utf8.RuneCountInString(run)
 	la.nodes = la.nodes[:0]
 	la.head = fill(la.head, chars+2)
@@ -237,7 +263,10 @@ func (m *Morphology) build(la *lattice, run string) int32 {
 			}
 			id := int(-da[ahead].Base)
 			n := utf8.RuneCountInString(run[pos : i+1])
-			penalty := searchPenalty(run[pos:i+1], n)
+			penalty := int32(0)
+			if search {
+				penalty = searchPenalty(run[pos:i+1], n)
+			}
 			for k := id; k <= id+int(m.dup[id]); k++ {
 				m.add(la, at, at+n, penalty, int32(k), classKnown, d.Morphs[k], pos, i+1)
 			}
@@ -270,9 +299,12 @@ func (m *Morphology) build(la *lattice, run string) int32 {
 			less = end - size
 		}
 		n := utf8.RuneCountInString(run[pos:end])
-		penalty := searchPenalty(run[pos:end], n)
 		nLess := utf8.RuneCountInString(run[pos:less])
-		penaltyLess := searchPenalty(run[pos:less], nLess)
+		penalty, penaltyLess := int32(0), int32(0)
+		if search {
+			penalty = searchPenalty(run[pos:end], n)
+			penaltyLess = searchPenalty(run[pos:less], nLess)
+		}
 		id, dup := m.unkID[class], m.unkDup[class]
 		for k := id; k <= id+dup; k++ {
 			mo := d.UnkDict.Morphs[k]
