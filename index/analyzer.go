@@ -269,11 +269,7 @@ func (w *tokenWriter) emit(term string, start, end, pos int) {
 // close over a dropped particle ("京都大学" is not "京都の大学").
 func (a *textAnalyzer) japanese(w *tokenWriter, i, j int) {
 	run := w.f.Text[i:j]
-	w.morphs = a.ja.Segment(run, w.morphs[:0])
-	w.words = w.words[:0]
-	if hasKanjiRun(run) {
-		w.words = a.ja.Words(run, w.words)
-	}
+	w.morphs, w.words = a.ja.SegmentWords(run, w.morphs[:0], w.words[:0], hasKanjiRun(run))
 	k := 0 // the first normal-mode word that does not end before the morpheme
 	for _, m := range w.morphs {
 		w.pos++
