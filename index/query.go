@@ -164,6 +164,9 @@ type builder struct {
 	// trimEdges) and lets a kanji word alone match inside longer words
 	// (see spread); widens says that the query has such a piece or word.
 	lenient, widens bool
+	// grams, when lenient, also requires a widened piece's pairs of
+	// characters (see gramQuery); gramsUsed says that a piece did.
+	grams, gramsUsed bool
 }
 
 // build returns the Bleve query; nil means the query can match nothing
@@ -356,20 +359,59 @@ func (b *builder) clause(c clause) (query.Query, error) {
 	if !c.Quoted {
 		toks = searchable(toks)
 	}
+	var gram query.Query
 	if !c.Quoted && c.Field == "" {
 		if trimmed := trimEdges(toks); len(trimmed) != len(toks) {
 			b.widens = true
 			if b.lenient {
 				toks = trimmed
+				if b.grams {
+					gram = gramQuery(c.Text)
+				}
 			}
 		}
 	}
 	pos, n := positions(toks)
 	b.terms += n
-	if n == 0 || b.terms > maxQueryTerms {
+	if b.terms > maxQueryTerms {
+		return nil, nil
+	}
+	if gram != nil {
+		b.gramsUsed = true
+		if n == 0 {
+			return gram, nil
+		}
+		return bleve.NewConjunctionQuery(gram, b.positionsQuery(pos)), nil
+	}
+	if n == 0 {
 		return nil, nil
 	}
 	return b.positionsQuery(pos), nil
+}
+
+// gramQuery matches the posts that hold every pair of adjacent characters
+// of the Japanese of text (see gram.go), at most maxQueryGrams of them
+// spread over the text; it only filters. Nil when text has fewer than
+// two pairs.
+func gramQuery(text string) query.Query {
+	var gs []string
+	seen := map[string]bool{}
+	grams(text, func(g string, _ int) {
+		if !seen[g] {
+			seen[g] = true
+			gs = append(gs, g)
+		}
+	})
+	if len(gs) < 2 {
+		return nil
+	}
+	qs := make([]query.Query, 0, min(len(gs), maxQueryGrams))
+	for i := range min(len(gs), maxQueryGrams) {
+		tq := bleve.NewTermQuery(gs[i*len(gs)/min(len(gs), maxQueryGrams)])
+		tq.SetField(gramField)
+		qs = append(qs, tq)
+	}
+	return &filterQuery{bleve.NewConjunctionQuery(qs...)}
 }
 
 // positionsQuery matches analysed text in the title or the body: one term

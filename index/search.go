@@ -73,7 +73,7 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	if ix.closed {
 		return nil, errClosed
 	}
-	pl, err := ix.plan(r, false)
+	pl, err := ix.plan(r, false, false)
 	if err != nil {
 		return nil, err
 	}
@@ -92,13 +92,24 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	if c.total == 0 && pl.widens {
 		// Nothing matched exactly: match again with the pieces' cut edge
 		// words left out and kanji words inside longer ones, as Groonga
-		// widens a query that finds nothing.
-		if lp, err := ix.plan(r, true); err == nil && lp.q != nil {
+		// widens a query that finds nothing; first among the posts that
+		// hold every pair of characters of the pieces, then among all.
+		for _, grams := range []bool{true, false} {
+			lp, err := ix.plan(r, true, grams)
+			if err != nil || lp.q == nil {
+				break
+			}
+			if grams && !lp.gramsUsed {
+				continue
+			}
 			lc, err := ix.collect(ctx, lp)
 			if err != nil {
 				return nil, fmt.Errorf("search %q: %w", r.Query, err)
 			}
-			c, res.Partial = lc, lc.total > 0
+			if lc.total > 0 {
+				c, res.Partial = lc, true
+				break
+			}
 		}
 	}
 	if r.Facets {
@@ -143,19 +154,20 @@ func checkRequest(r Request) (Request, error) {
 // lenient leaves out the first and last word of each piece of Japanese text
 // of three words or more that is not quoted, and lets a kanji word match
 // inside longer words; pl.widens says whether the query has such a piece
-// or word.
-func (ix *Index) plan(r Request, lenient bool) (plan, error) {
+// or word. grams, when lenient, also requires the pieces' pairs of
+// characters; pl.gramsUsed says whether a piece had them.
+func (ix *Index) plan(r Request, lenient, grams bool) (plan, error) {
 	p, err := parseQuery(r.Query)
 	if err != nil {
 		return plan{}, err
 	}
-	b := &builder{an: ix.an, gloss: ix.gloss, loc: r.Location, cache: ix.cols, lenient: lenient}
+	b := &builder{an: ix.an, gloss: ix.gloss, loc: r.Location, cache: ix.cols, lenient: lenient, grams: grams}
 	q, err := b.build(p)
 	if err != nil || q == nil {
 		return plan{}, err
 	}
 	pl := plan{q: q, offset: r.Offset, k: r.Offset + r.Limit, byDate: r.Sort == "date", facets: r.Facets,
-		titles: b.titles, bound: b.bound, widens: b.widens}
+		titles: b.titles, bound: b.bound, widens: b.widens, gramsUsed: b.gramsUsed}
 	if !b.after.IsZero() || !b.before.IsZero() {
 		pl.dated, pl.from, pl.to = true, math.MinInt64, math.MaxInt64
 		if !b.after.IsZero() {
