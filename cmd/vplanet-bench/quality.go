@@ -1045,7 +1045,7 @@ func (r *qualityReport) markdown() string {
 	b.WriteString("# Search quality: vplanet and Groonga + MeCab on the same posts\n\n")
 	b.WriteString("Written by `go run ./cmd/vplanet-bench -quality`; see the comment at the top of\n")
 	b.WriteString("`cmd/vplanet-bench/quality.go` for how each set of queries is generated.\n\n")
-	fmt.Fprintf(&b, "Posts: %d (%d Japanese, %d English) from %s. Queries generated with seed %d; word boundaries are those of kagome's normal mode with the IPA dictionary.\n\n",
+	fmt.Fprintf(&b, "Posts: %d (%d Japanese, %d English) from %s. Queries generated with seed %d; word boundaries are those of kagome's normal mode with the IPA dictionary. vplanet answers through its index package; a column marked (before) is vplanet at that revision, built and run in the same run (-baseline). Groonga matches title||text with TokenMecab, NormalizerAuto and its default match escalation, hits sorted by score.\n\n",
 		r.posts, r.ja, r.en, r.source, r.seed)
 	b.WriteString("| Set | How the queries are made | Figure | Queries |")
 	for _, e := range r.engines {
@@ -1077,6 +1077,7 @@ func (r *qualityReport) markdown() string {
 			fmt.Fprintf(&b, "- %s\n", n)
 		}
 	}
+	b.WriteString(r.targets())
 	b.WriteString("\nExamples of each set (the first three):\n\n")
 	for _, s := range r.sets {
 		var ex []string
@@ -1084,6 +1085,52 @@ func (r *qualityReport) markdown() string {
 			ex = append(ex, "`"+strings.ReplaceAll(q.Q, "`", "'")+"`")
 		}
 		fmt.Fprintf(&b, "- %s: %s\n", s.name, strings.Join(ex, ", "))
+	}
+	return b.String()
+}
+
+// targets says, for each target, whether this build meets it: more
+// word-cutting fragments found than Groonga, no more part-of-word hits
+// than Groonga, and, against the baseline when there is one, no set worse.
+func (r *qualityReport) targets() string {
+	var b strings.Builder
+	b.WriteString("\nTargets:\n\n")
+	mark := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "NOT met"
+	}
+	col := func(prefix string) int {
+		for i, e := range r.engines {
+			if strings.HasPrefix(e, prefix) && !strings.HasSuffix(e, "(before)") {
+				return i
+			}
+		}
+		return -1
+	}
+	v, g := col("vplanet"), col("Groonga")
+	if g >= 0 {
+		cv, cg := r.figures[setCut][v], r.figures[setCut][g]
+		fmt.Fprintf(&b, "- cut fragments found above Groonga's: %s (%.1f %% against %.1f %%)\n", mark(cv.value > cg.value), 100*cv.value, 100*cg.value)
+		pv, pg := r.figures[setPartWord][v], r.figures[setPartWord][g]
+		fmt.Fprintf(&b, "- part-of-word hits in the top 10 at or below Groonga's: %s (%.1f %% against %.1f %%)\n", mark(pv.value <= pg.value), 100*pv.value, 100*pg.value)
+	} else {
+		b.WriteString("- against Groonga: not measured\n")
+	}
+	if len(r.engines) > 0 && strings.HasSuffix(r.engines[0], "(before)") {
+		var worse []string
+		for _, s := range r.sets {
+			before, after := r.figures[s.name][0], r.figures[s.name][v]
+			if s.lowerWins && after.value > before.value || !s.lowerWins && after.value < before.value {
+				worse = append(worse, fmt.Sprintf("%s (%.1f %% against %.1f %%)", s.name, 100*after.value, 100*before.value))
+			}
+		}
+		fmt.Fprintf(&b, "- no set worse than %s: %s", r.engines[0], mark(len(worse) == 0))
+		if len(worse) > 0 {
+			b.WriteString(": " + strings.Join(worse, ", "))
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }
