@@ -92,6 +92,9 @@ type token struct {
 	// so that a quoted phrase can ask for it, but no word of a query
 	// that is not quoted (see searchable).
 	Stop bool
+	// Run marks a run of katakana indexed whole beside the words the
+	// dictionary cuts it into (see katakanaRun).
+	Run bool
 }
 
 // searchable returns toks without their stop words, in place.
@@ -236,6 +239,30 @@ func hasKanjiRun(s string) bool {
 	return false
 }
 
+// katakanaRun returns the run of katakana of run that starts with
+// morphs[i], and how many morphemes it spans; 0 when morphs[i] does not
+// start one. Morphemes tile their run, so adjacent ones touch.
+func katakanaRun(run string, morphs []ja.Morpheme, i int) (string, int) {
+	if !katakanaOnly(morphs[i].Surface) || i > 0 && katakanaOnly(morphs[i-1].Surface) {
+		return "", 0
+	}
+	j := i + 1
+	for j < len(morphs) && katakanaOnly(morphs[j].Surface) {
+		j++
+	}
+	last := morphs[j-1]
+	return run[morphs[i].Offset : last.Offset+len(last.Surface)], j - i
+}
+
+func katakanaOnly(s string) bool {
+	for _, r := range s {
+		if r != 'ー' && !unicode.Is(unicode.Katakana, r) {
+			return false
+		}
+	}
+	return s != ""
+}
+
 func kanjiOnly(s string) bool {
 	for _, r := range s {
 		if !unicode.Is(unicode.Han, r) {
@@ -271,10 +298,23 @@ func (a *textAnalyzer) japanese(w *tokenWriter, i, j int) {
 	run := w.f.Text[i:j]
 	w.morphs, w.words = a.ja.SegmentWords(run, w.morphs[:0], w.words[:0], hasKanjiRun(run))
 	k := 0 // the first normal-mode word that does not end before the morpheme
-	for _, m := range w.morphs {
+	for mi, m := range w.morphs {
 		w.pos++
 		if m.Skip {
 			continue
+		}
+		if whole, n := katakanaRun(run, w.morphs, mi); n > 1 {
+			// A run of katakana that the dictionary cuts into words
+			// (クラスター into クラ and スター, ポリシ into ポリ and シ)
+			// is also indexed whole, as a Latin compound is, so that
+			// the run written without its last ー, or with one, which
+			// the dictionary may cut otherwise, still meets it.
+			start := i + m.Offset
+			n := len(w.out)
+			w.emit(ja.StemKatakana(whole), start, start+len(whole), w.pos)
+			if len(w.out) > n {
+				w.out[n].Run = true
+			}
 		}
 		term := m.Surface
 		if m.Base != "" && m.Base != "*" {

@@ -13,7 +13,7 @@ import (
 // MappingVersion changes whenever the mapping or the analysis changes; an
 // index built with another version is recreated empty on Open and rebuilt
 // from the store.
-const MappingVersion = 8
+const MappingVersion = 9
 
 // docType is the one document type; the default mapping is disabled so that
 // nothing reaches the index by accident.

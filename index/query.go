@@ -11,6 +11,7 @@ import (
 	"github.com/blevesearch/bleve/v2/search/query"
 
 	"vplanet"
+	"vplanet/index/ja"
 )
 
 // Limits that keep every query's cost bounded.
@@ -386,6 +387,13 @@ func (b *builder) clause(c clause) (query.Query, error) {
 	if n == 0 {
 		return nil, nil
 	}
+	if f := ja.Fold(c.Text).Text; !c.Quoted && c.Field == "" && len(pos) > 1 && katakanaOnly(f) {
+		// A word of katakana that the dictionary cuts into words
+		// (クラスター) also matches the run indexed whole, the way a
+		// post that spells it otherwise (クラスタ) may hold it as one
+		// word.
+		return newDisMax(b.positionsQuery(pos), b.positionsQuery([][]string{{ja.StemKatakana(f)}})), nil
+	}
 	return b.positionsQuery(pos), nil
 }
 
@@ -559,6 +567,9 @@ func trimEdges(toks []token) []token {
 	var starts []int
 	end := -1
 	for i, t := range toks {
+		if t.Run {
+			continue // its dictionary words are the words
+		}
 		if t.Start >= end {
 			starts = append(starts, i)
 		}
