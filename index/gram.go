@@ -98,17 +98,26 @@ func (f *gramsField) AnalyzedLength() int                               { return
 func (f *gramsField) AnalyzedTokenFrequencies() bindex.TokenFrequencies { return f.freqs }
 func (f *gramsField) Size() int                                         { return len(f.value) + len(f.freqs)*tokenFreqSize }
 
+// Analyze counts the field's pairs, their bytes in one buffer and their
+// frequencies in one array, as textField does.
 func (f *gramsField) Analyze() {
-	f.freqs = bindex.TokenFrequencies{}
-	grams(f.value, func(g string, _ int) {
-		f.length++
+	var gs []string
+	grams(f.value, func(g string, _ int) { gs = append(gs, g) })
+	f.length = len(gs)
+	f.freqs = make(bindex.TokenFrequencies, len(gs)/2+1)
+	tfs := make([]bindex.TokenFreq, 0, len(gs))
+	buf := make([]byte, 0, 6*len(gs))
+	for _, g := range gs {
 		tf, ok := f.freqs[g]
 		if !ok {
-			tf = &bindex.TokenFreq{Term: []byte(g)}
+			start := len(buf)
+			buf = append(buf, g...)
+			tfs = append(tfs, bindex.TokenFreq{Term: buf[start:len(buf):len(buf)]})
+			tf = &tfs[len(tfs)-1]
 			f.freqs[g] = tf
 		}
 		tf.SetFrequency(tf.Frequency() + 1)
-	})
+	}
 }
 
 var _ bindex.Field = (*gramsField)(nil)

@@ -208,7 +208,7 @@ func (m *Morphology) Words(run string, out [][2]int) [][2]int {
 	}
 	la := m.scratch.Get().(*lattice)
 	defer m.scratch.Put(la)
-	return m.words(la, run, m.build(la, run), out)
+	return m.words(la, run, m.build(la, run, true), out)
 }
 
 // SegmentWords is Segment, and Words too when words is set, from one
@@ -219,7 +219,7 @@ func (m *Morphology) SegmentWords(run string, morphs []Morpheme, words [][2]int,
 	}
 	la := m.scratch.Get().(*lattice)
 	defer m.scratch.Put(la)
-	eos := m.build(la, run)
+	eos := m.build(la, run, normal)
 	la.path = la.path[:0]
 	for n := la.nodes[eos].prev; n >= 0; n = la.nodes[n].prev {
 		if la.nodes[n].class != classDummy {
@@ -250,9 +250,9 @@ func (m *Morphology) words(la *lattice, run string, eos int32, out [][2]int) [][
 	return out
 }
 
-// build makes the lattice of run, the costs of both modes included, and
-// returns its end node.
-func (m *Morphology) build(la *lattice, run string) int32 {
+// build makes the lattice of run, its costs in search mode included, and
+// in normal mode too when normal is set, and returns its end node.
+func (m *Morphology) build(la *lattice, run string, normal bool) int32 {
 	chars := utf8.RuneCountInString(run)
 	la.nodes = la.nodes[:0]
 	la.head = fill(la.head, chars+2)
@@ -283,7 +283,7 @@ func (m *Morphology) build(la *lattice, run string) int32 {
 			n := utf8.RuneCountInString(run[pos : i+1])
 			penalty := searchPenalty(run[pos:i+1], n)
 			for k := id; k <= id+int(m.dup[id]); k++ {
-				m.add(la, at, at+n, penalty, int32(k), classKnown, d.Morphs[k], pos, i+1)
+				m.add(la, normal, at, at+n, penalty, int32(k), classKnown, d.Morphs[k], pos, i+1)
 			}
 			matched = true
 		}
@@ -321,13 +321,13 @@ func (m *Morphology) build(la *lattice, run string) int32 {
 		for k := id; k <= id+dup; k++ {
 			mo := d.UnkDict.Morphs[k]
 			if pos < less {
-				m.add(la, at, at+nLess, penaltyLess, k, classUnknown, mo, pos, less)
+				m.add(la, normal, at, at+nLess, penaltyLess, k, classUnknown, mo, pos, less)
 			}
-			m.add(la, at, at+n, penalty, k, classUnknown, mo, pos, end)
+			m.add(la, normal, at, at+n, penalty, k, classUnknown, mo, pos, end)
 		}
 	}
 	// The end: no word of its own, one past the last character.
-	return m.add(la, chars, chars+1, 0, -1, classDummy, dict.Morph{}, len(run), len(run))
+	return m.add(la, normal, chars, chars+1, 0, -1, classDummy, dict.Morph{}, len(run), len(run))
 }
 
 // fill returns s resized to n and set to -1.
@@ -345,7 +345,7 @@ func fill(s []int32, n int) []int32 {
 // add makes the node for the bytes [start, end) of the run, which lies
 // between the character boundaries from and to, finds its cheapest
 // predecessor among the nodes that end at from, and returns it.
-func (m *Morphology) add(la *lattice, from, to int, penalty, id int32, class uint8, mo dict.Morph, start, end int) int32 {
+func (m *Morphology) add(la *lattice, normal bool, from, to int, penalty, id int32, class uint8, mo dict.Morph, start, end int) int32 {
 	n := node{cost: maximumCost, prev: -1, normCost: maximumCost, normPrev: -1, next: -1, penalty: penalty, id: id, class: class,
 		left: mo.LeftID, right: mo.RightID, start: int32(start), end: int32(end)}
 	conn := m.d.Connection
@@ -360,9 +360,11 @@ func (m *Morphology) add(la *lattice, from, to int, penalty, id int32, class uin
 		if first || int32(total) < n.cost {
 			n.cost, n.prev = int32(total), j
 		}
-		norm := min(step+int64(p.normCost), maximumCost)
-		if first || int32(norm) < n.normCost {
-			n.normCost, n.normPrev = int32(norm), j
+		if normal {
+			norm := min(step+int64(p.normCost), maximumCost)
+			if first || int32(norm) < n.normCost {
+				n.normCost, n.normPrev = int32(norm), j
+			}
 		}
 		first = false
 	}
