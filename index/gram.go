@@ -29,8 +29,13 @@ const gramField = "gram"
 // gramAnalyzerName is the gram field's analyzer in Bleve's registry.
 const gramAnalyzerName = "vplanet-gram"
 
-// maxQueryGrams bounds the pairs a search asks for per piece of text.
-const maxQueryGrams = 32
+// maxQueryGrams bounds the pairs a search asks for per piece of text, and
+// minQueryGrams is the least it asks for: シンの設定 has two, which posts
+// about マシンの設定 and many others hold apart.
+const (
+	maxQueryGrams = 32
+	minQueryGrams = 4
+)
 
 var registerGramAnalyzer = sync.OnceFunc(func() {
 	err := registry.RegisterAnalyzer(gramAnalyzerName, func(map[string]interface{}, *registry.Cache) (analysis.Analyzer, error) {

@@ -362,14 +362,22 @@ func (b *builder) clause(c clause) (query.Query, error) {
 	}
 	var gram query.Query
 	if !c.Quoted && c.Field == "" {
-		if trimmed := trimEdges(toks); len(trimmed) != len(toks) {
+		// A piece of three words or more is widened by leaving out its
+		// edge words; one of two, whose edges leave nothing, only where
+		// its pairs of characters are enough to pick posts out.
+		cut, cutTwo := trimEdges(toks, 3), trimEdges(toks, 2)
+		var gq query.Query
+		if len(cutTwo) != len(toks) {
+			gq = gramQuery(c.Text)
+		}
+		if len(cut) != len(toks) || gq != nil {
 			b.widens = true
-			if b.lenient {
-				toks = trimmed
-				if b.grams {
-					gram = gramQuery(c.Text)
-				}
-			}
+		}
+		switch {
+		case b.lenient && b.grams && gq != nil:
+			toks, gram = cutTwo, gq
+		case b.lenient:
+			toks = cut
 		}
 	}
 	pos, n := positions(toks)
@@ -400,7 +408,7 @@ func (b *builder) clause(c clause) (query.Query, error) {
 // gramQuery matches the posts that hold every pair of adjacent characters
 // of the Japanese of text (see gram.go), at most maxQueryGrams of them
 // spread over the text; it only filters. Nil when text has fewer than
-// two pairs.
+// minQueryGrams pairs, too few to pick posts out.
 func gramQuery(text string) query.Query {
 	var gs []string
 	seen := map[string]bool{}
@@ -410,7 +418,7 @@ func gramQuery(text string) query.Query {
 			gs = append(gs, g)
 		}
 	})
-	if len(gs) < 2 {
+	if len(gs) < minQueryGrams {
 		return nil
 	}
 	qs := make([]query.Query, 0, min(len(gs), maxQueryGrams))
@@ -557,12 +565,12 @@ func joinTexts(p parsed) string {
 }
 
 // trimEdges returns toks without their first and last word where those
-// are Japanese, when they hold three words or more; a word is a token with the
+// are Japanese, when they hold least words or more; a word is a token with the
 // parts of a compound that it holds. A piece of text pasted from a post
 // often starts or ends inside a word, whose remnant (ンター of センター) is
 // no word of the post; the words inside the piece, in their order, still
 // are.
-func trimEdges(toks []token) []token {
+func trimEdges(toks []token, least int) []token {
 	// starts[i] is the index of the i-th word's first token.
 	var starts []int
 	end := -1
@@ -580,7 +588,7 @@ func trimEdges(toks []token) []token {
 		return classify(r) == classJapanese
 	}
 	lo, hi := 0, len(toks)
-	if len(starts) < 3 {
+	if len(starts) < least {
 		return toks // too little left to mean anything
 	}
 	if japanese(toks[0]) {
