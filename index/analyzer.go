@@ -92,6 +92,9 @@ type token struct {
 	// so that a quoted phrase can ask for it, but no word of a query
 	// that is not quoted (see searchable).
 	Stop bool
+	// Run marks a run of katakana indexed whole beside the words the
+	// dictionary cuts it into (see katakanaRun).
+	Run bool
 }
 
 // searchable returns toks without their stop words, in place.
@@ -208,26 +211,65 @@ func wordEnd(s string, i int) int {
 	return j
 }
 
-// wholeMark starts the term that marks a word of kanji written alone, not
-// inside a longer run of kanji; no word starts with it.
-const wholeMark = "="
+// partMark starts the term of a morpheme of kanji that search mode cuts
+// out of a longer word (本木 of 六本木, 具合 of 不具合); no word starts with
+// it. Such a morpheme is indexed under this term only, so that the word's
+// own term finds the posts that write the word, and a search widens to the
+// parts only when those are none (see builder.lenient).
+const partMark = "~"
 
-// wholeKanji reports whether s[start:end] is a word of two kanji or more
-// that is the whole run of kanji around it.
-func wholeKanji(s string, start, end int) bool {
+// plainTerm returns term without its partMark.
+func plainTerm(term string) string { return strings.TrimPrefix(term, partMark) }
+
+// hasKanjiRun reports whether s holds three kanji in a row, the least that
+// search mode can split apart differently from normal mode: a word of two
+// kanji or fewer takes no penalty, and longer words of other characters
+// are katakana compounds, whose parts are wanted.
+func hasKanjiRun(s string) bool {
 	n := 0
-	for _, r := range s[start:end] {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			if n++; n >= 3 {
+				return true
+			}
+		} else {
+			n = 0
+		}
+	}
+	return false
+}
+
+// katakanaRun returns the run of katakana of run that starts with
+// morphs[i], and how many morphemes it spans; 0 when morphs[i] does not
+// start one. Morphemes tile their run, so adjacent ones touch.
+func katakanaRun(run string, morphs []ja.Morpheme, i int) (string, int) {
+	if !katakanaOnly(morphs[i].Surface) || i > 0 && katakanaOnly(morphs[i-1].Surface) {
+		return "", 0
+	}
+	j := i + 1
+	for j < len(morphs) && katakanaOnly(morphs[j].Surface) {
+		j++
+	}
+	last := morphs[j-1]
+	return run[morphs[i].Offset : last.Offset+len(last.Surface)], j - i
+}
+
+func katakanaOnly(s string) bool {
+	for _, r := range s {
+		if r != 'ー' && !unicode.Is(unicode.Katakana, r) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func kanjiOnly(s string) bool {
+	for _, r := range s {
 		if !unicode.Is(unicode.Han, r) {
 			return false
 		}
-		n++
 	}
-	if n < 2 {
-		return false
-	}
-	before, _ := utf8.DecodeLastRuneInString(s[:start])
-	after, _ := utf8.DecodeRuneInString(s[end:])
-	return !unicode.Is(unicode.Han, before) && !unicode.Is(unicode.Han, after)
+	return s != ""
 }
 
 // tokenWriter collects tokens, mapping folded offsets back to the original.
@@ -237,6 +279,7 @@ type tokenWriter struct {
 	pos    int
 	out    []token
 	morphs []ja.Morpheme // of the run of Japanese at hand
+	words  [][2]int      // normal mode's words of the run at hand
 	parts  [][2]int      // of the katakana compound at hand
 }
 
@@ -252,11 +295,26 @@ func (w *tokenWriter) emit(term string, start, end, pos int) {
 // Every morpheme takes a position, indexed or not, so that phrases do not
 // close over a dropped particle ("京都大学" is not "京都の大学").
 func (a *textAnalyzer) japanese(w *tokenWriter, i, j int) {
-	w.morphs = a.ja.Segment(w.f.Text[i:j], w.morphs[:0])
-	for _, m := range w.morphs {
+	run := w.f.Text[i:j]
+	w.morphs, w.words = a.ja.SegmentWords(run, w.morphs[:0], w.words[:0], hasKanjiRun(run))
+	k := 0 // the first normal-mode word that does not end before the morpheme
+	for mi, m := range w.morphs {
 		w.pos++
 		if m.Skip {
 			continue
+		}
+		if whole, n := katakanaRun(run, w.morphs, mi); n > 1 {
+			// A run of katakana that the dictionary cuts into words
+			// (クラスター into クラ and スター, ポリシ into ポリ and シ)
+			// is also indexed whole, as a Latin compound is, so that
+			// the run written without its last ー, or with one, which
+			// the dictionary may cut otherwise, still meets it.
+			start := i + m.Offset
+			n := len(w.out)
+			w.emit(ja.StemKatakana(whole), start, start+len(whole), w.pos)
+			if len(w.out) > n {
+				w.out[n].Run = true
+			}
 		}
 		term := m.Surface
 		if m.Base != "" && m.Base != "*" {
@@ -264,12 +322,18 @@ func (a *textAnalyzer) japanese(w *tokenWriter, i, j int) {
 		}
 		term = ja.StemKatakana(term)
 		start := i + m.Offset
-		if wholeKanji(w.f.Text, start, start+len(m.Surface)) {
-			// Search mode splits 六本木 into 六 and 本木, so that 本木
-			// finds it; a post that writes 本木 alone also gets this
-			// term, which a query for the word asks for beside it, so
-			// that the post ranks first.
-			w.emit(wholeMark+term, start, start+len(m.Surface), w.pos)
+		end := m.Offset + len(m.Surface)
+		for k < len(w.words) && w.words[k][1] <= m.Offset {
+			k++
+		}
+		if k < len(w.words) && kanjiOnly(m.Surface) {
+			if ws := w.words[k]; ws[0] <= m.Offset && end <= ws[1] && ws[1]-ws[0] > len(m.Surface) {
+				// Search mode split 六本木 into 六 and 本木, so that 本木
+				// finds it; normal mode keeps it whole, and a post
+				// that writes 本木 alone ranks only when such posts
+				// are none.
+				term = partMark + term
+			}
 		}
 		w.emit(term, start, start+len(m.Surface), w.pos)
 		// A katakana compound the dictionary does not know is indexed

@@ -110,8 +110,29 @@ func BenchmarkIndex(b *testing.B) {
 			b.ReportMetric(time.Duration(seg).Seconds()/wall.Seconds(), "segment-share")
 		}
 		b.ReportMetric((cpuTime()-cpu0).Seconds()/wall.Seconds(), "cores")
-		return ix.Close()
+		if err := ix.Close(); err != nil {
+			return err
+		}
+		size, err := dirSize(dir)
+		b.ReportMetric(float64(size)/float64(len(posts)), "disk-bytes/post")
+		return err
 	})
+}
+
+// dirSize is the size of the files under dir.
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		if err == nil {
+			n += fi.Size()
+		}
+		return err
+	})
+	return n, err
 }
 
 // BenchmarkRebuild measures Rebuild from a store-like source, as vplanet

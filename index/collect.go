@@ -226,6 +226,8 @@ type plan struct {
 	bound  float64
 	// widens says that a lenient plan of the same request differs.
 	widens bool
+	// gramsUsed says that the plan requires a piece's pairs of characters.
+	gramsUsed bool
 }
 
 // collect runs a plan on a snapshot of the index. The caller holds ix.mu.

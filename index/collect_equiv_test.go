@@ -187,7 +187,7 @@ func searchBoth(t *testing.T, ix *Index, r Request) (got, want *collected) {
 	t.Helper()
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	pl, err := ix.plan(r, false)
+	pl, err := ix.plan(r, false, false)
 	if err != nil && (strings.Contains(err.Error(), "no searchable word") || strings.Contains(err.Error(), "empty query")) {
 		return nil, nil // only stop words (the terms drawn include them): nothing to compare
 	}
@@ -255,7 +255,7 @@ func TestSearchWithoutSegments(t *testing.T) {
 				t.Fatal(err)
 			}
 			other.mu.RLock()
-			pl, err := other.plan(r, false)
+			pl, err := other.plan(r, false, false)
 			var c *collected
 			if err == nil {
 				c, err = other.collect(context.Background(), pl)

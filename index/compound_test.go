@@ -196,3 +196,32 @@ func TestCompoundParts(t *testing.T) {
 		})
 	}
 }
+
+// TestKatakanaVariants checks that a katakana word finds the posts that
+// spell it with or without its last long-vowel mark, or in half-width, where
+// the dictionary cuts one spelling into words (クラスター into クラ and
+// スター, ポリシ into ポリ and シ) and not the other.
+func TestKatakanaVariants(t *testing.T) {
+	ix := openTest(t,
+		post("cluster", "構成", "拡張クラスタの改善が発表された。"),
+		post("policy", "設定", "ストレージポリシーを変更した。"),
+		post("star", "記録", "スターを付けた。"),
+	)
+	for _, tc := range []struct {
+		q    string
+		want []string
+	}{
+		{"クラスター", []string{"cluster"}},
+		{"クラスタ", []string{"cluster"}},
+		{"ｸﾗｽﾀｰ", []string{"cluster"}},
+		{"ポリシ", []string{"policy"}},
+		{"ストレージポリシ", []string{"policy"}},
+		{"スター", []string{"star"}},
+	} {
+		t.Run(tc.q, func(t *testing.T) {
+			if got := ids(t, ix, Request{Query: tc.q, Limit: 10}); !slices.Equal(got, tc.want) {
+				t.Errorf("%s: got %v, want %v", tc.q, got, tc.want)
+			}
+		})
+	}
+}

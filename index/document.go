@@ -25,6 +25,7 @@ func newPostDocument(an *textAnalyzer, p *vplanet.Post) *bdocument.Document {
 	doc := bdocument.NewDocument(p.ID)
 	doc.AddField(newTextField(an, "title", d.Title))
 	doc.AddField(newTextField(an, "text", d.Text))
+	doc.AddField(newGramField(d.Gram))
 	doc.AddField(bdocument.NewTextFieldCustom("blog", nil, []byte(d.Blog), bindex.IndexField, nil))
 	doc.AddField(bdocument.NewTextFieldCustom("lang", nil, []byte(d.Lang), bindex.IndexField, nil))
 	for i, f := range d.Facet {

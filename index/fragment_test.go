@@ -124,8 +124,11 @@ func TestFragments(t *testing.T) {
 		want    []string // sorted
 		partial bool
 	}{
-		{"cut at both ends", "トレージポリシーの設定を変", []string{"kyoto", "policy", "tokyo"}, true},
-		{"cut at the start", "シンのストレージポリシー", []string{"kyoto", "policy"}, true},
+		{"cut at both ends", "トレージポリシーの設定を変", []string{"policy"}, true},
+		{"cut at the start", "シンのストレージポリシー", []string{"policy"}, true},
+		{"edge words left out where no post has every pair", "ーブルのストレージの設定を確", []string{"kyoto"}, true},
+		{"cut inside a kanji word and a katakana one", "想マシンのストレ", []string{"policy"}, true},
+		{"two words cut, every pair in one post", "トレージポリシーの設", []string{"policy"}, true},
 		{"cut at both ends, longer", "シンのストレージポリシーの設定を変", []string{"policy"}, true},
 		{"word-aligned", "ストレージポリシーの設定", []string{"policy"}, false},
 		{"exact results are not widened", "京都", []string{"kyoto"}, false},

@@ -102,6 +102,7 @@ func Open(dir string, opts Options) (*Index, error) {
 // segmentConfig), which tests use to keep segments apart.
 func open(dir string, opts Options, extra map[string]interface{}) (*Index, error) {
 	registerAnalyzer()
+	registerGramAnalyzer()
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

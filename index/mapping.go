@@ -13,7 +13,7 @@ import (
 // MappingVersion changes whenever the mapping or the analysis changes; an
 // index built with another version is recreated empty on Open and rebuilt
 // from the store.
-const MappingVersion = 6
+const MappingVersion = 9
 
 // docType is the one document type; the default mapping is disabled so that
 // nothing reaches the index by accident.
@@ -28,13 +28,15 @@ var (
 // newMapping returns the whole index mapping. Nothing is stored (the store
 // holds every post) and there is no composite _all field: queries name
 // their fields. title and text keep term vectors, so that a search can say
-// where it matched. blog and lang serve the blog: and lang: filters. Two
+// where it matched; gram holds the pairs of characters of their Japanese
+// (see gram.go). blog and lang serve the blog: and lang: filters. Two
 // fields keep doc values, which a search reads once per segment into
 // columns (see columns.go): date, a key that sorts as the dates do, and
 // facet, whose values are "blog:slug", "lang:ja" and "year:2017". Date
 // filters read the date column too, so no field indexes dates as terms.
 func newMapping() mapping.IndexMapping {
 	registerAnalyzer()
+	registerGramAnalyzer()
 	text := func() *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
 		f.Analyzer = analyzerName
@@ -56,6 +58,10 @@ func newMapping() mapping.IndexMapping {
 	post := bleve.NewDocumentStaticMapping()
 	post.AddFieldMappingsAt("title", text())
 	post.AddFieldMappingsAt("text", text())
+	gram := bleve.NewTextFieldMapping()
+	gram.Analyzer = gramAnalyzerName
+	gram.Store, gram.IncludeTermVectors, gram.IncludeInAll, gram.DocValues = false, false, false, false
+	post.AddFieldMappingsAt(gramField, gram)
 	post.AddFieldMappingsAt("blog", kw(false))
 	post.AddFieldMappingsAt("lang", kw(false))
 	post.AddFieldMappingsAt("facet", kw(true))
@@ -80,6 +86,7 @@ const dateKey = "20060102150405.000000000"
 type document struct {
 	Title string   `json:"title"`
 	Text  string   `json:"text"`
+	Gram  string   `json:"gram"` // title and text, for their pairs of characters
 	Blog  string   `json:"blog"`
 	Lang  string   `json:"lang"`
 	Facet []string `json:"facet"`
@@ -93,6 +100,7 @@ func newDocument(p *vplanet.Post) document {
 	return document{
 		Title: p.Title,
 		Text:  p.Text,
+		Gram:  p.Title + "\n" + p.Text,
 		Blog:  p.BlogSlug,
 		Lang:  p.Lang,
 		Facet: []string{

@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -108,29 +109,39 @@ func TestPartOfWordCorpus(t *testing.T) {
 	}
 }
 
-// TestWholeWordFirst checks that a post that writes a kanji word alone
-// ranks above posts that hold it only inside longer words, which it still
-// finds.
+// TestWholeWordFirst checks that a kanji word finds the posts that write it
+// as a word, and those that hold it only inside longer words (本木 of
+// 六本木) only when there are none, as a partial match.
 func TestWholeWordFirst(t *testing.T) {
-	ix := openTest(t,
+	roppongi := []*vplanet.Post{
 		post("roppongi1", "記録", "六本木で開かれた勉強会の会場は六本木ヒルズ。六本木駅から歩く。"),
 		post("roppongi2", "記録", "六本木の会場で六本木の話をした。"),
-		post("motoki", "記録", "本木さんが登壇した。"),
 		post("hokkaido", "記録", "北海道のユーザー会に北海道から参加した。"),
-	)
+	}
+	all := openTest(t, append(slices.Clone(roppongi), post("motoki", "記録", "本木さんが登壇した。"))...)
+	parts := openTest(t, roppongi...)
 	for _, tc := range []struct {
-		name, q string
-		first   string
-		n       int // hits
+		name    string
+		ix      *Index
+		q       string
+		want    []string
+		partial bool
 	}{
-		{"本木 alone first", "本木", "motoki", 3},
-		{"a dictionary word is not split", "北海", "", 0},
-		{"the longer word finds both its posts", "六本木", "", 2},
+		{"the word alone", all, "本木", []string{"motoki"}, false},
+		{"inside longer words when it is nowhere alone", parts, "本木", []string{"roppongi1", "roppongi2"}, true},
+		{"a dictionary word is not split", all, "北海", nil, false},
+		{"the longer word finds both its posts", all, "六本木", []string{"roppongi1", "roppongi2"}, false},
+		{"in a phrase, inside a longer word", all, "六本木の会場", []string{"roppongi2"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := ids(t, ix, Request{Query: tc.q, Limit: 10})
-			if len(got) != tc.n || tc.first != "" && got[0] != tc.first {
-				t.Errorf("%s: got %v, want %d hits, %s first", tc.q, got, tc.n, tc.first)
+			res, err := tc.ix.Search(context.Background(), Request{Query: tc.q, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := hitIDs(res)
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) || res.Partial != tc.partial {
+				t.Errorf("%s: got %v partial %v, want %v partial %v", tc.q, got, res.Partial, tc.want, tc.partial)
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/blevesearch/bleve/v2/search/query"
 
 	"vplanet"
+	"vplanet/index/ja"
 )
 
 // Limits that keep every query's cost bounded.
@@ -161,8 +162,12 @@ type builder struct {
 	bound    float64
 	inTitles bool // positionsQuery adds to titles
 	// lenient leaves out the edge words of pieces of Japanese text (see
-	// trimEdges); widens says that a piece has edges to leave out.
+	// trimEdges) and lets a kanji word alone match inside longer words
+	// (see spread); widens says that the query has such a piece or word.
 	lenient, widens bool
+	// grams, when lenient, also requires a widened piece's pairs of
+	// characters (see gramQuery); gramsUsed says that a piece did.
+	grams, gramsUsed bool
 }
 
 // build returns the Bleve query; nil means the query can match nothing
@@ -355,25 +360,80 @@ func (b *builder) clause(c clause) (query.Query, error) {
 	if !c.Quoted {
 		toks = searchable(toks)
 	}
+	var gram query.Query
 	if !c.Quoted && c.Field == "" {
-		if trimmed := trimEdges(toks); len(trimmed) != len(toks) {
+		// A piece of three words or more is widened by leaving out its
+		// edge words; one of two, whose edges leave nothing, only where
+		// its pairs of characters are enough to pick posts out.
+		cut, cutTwo := trimEdges(toks, 3), trimEdges(toks, 2)
+		var gq query.Query
+		if len(cutTwo) != len(toks) {
+			gq = gramQuery(c.Text)
+		}
+		if len(cut) != len(toks) || gq != nil {
 			b.widens = true
-			if b.lenient {
-				toks = trimmed
-			}
+		}
+		switch {
+		case b.lenient && b.grams && gq != nil:
+			toks, gram = cutTwo, gq
+		case b.lenient:
+			toks = cut
 		}
 	}
 	pos, n := positions(toks)
 	b.terms += n
-	if n == 0 || b.terms > maxQueryTerms {
+	if b.terms > maxQueryTerms {
 		return nil, nil
 	}
+	if gram != nil {
+		b.gramsUsed = true
+		if n == 0 {
+			return gram, nil
+		}
+		return bleve.NewConjunctionQuery(gram, b.positionsQuery(pos)), nil
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	if f := ja.Fold(c.Text).Text; !c.Quoted && c.Field == "" && len(pos) > 1 && katakanaOnly(f) {
+		// A word of katakana that the dictionary cuts into words
+		// (クラスター) also matches the run indexed whole, the way a
+		// post that spells it otherwise (クラスタ) may hold it as one
+		// word.
+		return newDisMax(b.positionsQuery(pos), b.positionsQuery([][]string{{ja.StemKatakana(f)}})), nil
+	}
 	return b.positionsQuery(pos), nil
+}
+
+// gramQuery matches the posts that hold every pair of adjacent characters
+// of the Japanese of text (see gram.go), at most maxQueryGrams of them
+// spread over the text; it only filters. Nil when text has fewer than
+// minQueryGrams pairs, too few to pick posts out.
+func gramQuery(text string) query.Query {
+	var gs []string
+	seen := map[string]bool{}
+	grams(text, func(g string, _ int) {
+		if !seen[g] {
+			seen[g] = true
+			gs = append(gs, g)
+		}
+	})
+	if len(gs) < minQueryGrams {
+		return nil
+	}
+	qs := make([]query.Query, 0, min(len(gs), maxQueryGrams))
+	for i := range min(len(gs), maxQueryGrams) {
+		tq := bleve.NewTermQuery(gs[i*len(gs)/min(len(gs), maxQueryGrams)])
+		tq.SetField(gramField)
+		qs = append(qs, tq)
+	}
+	return &filterQuery{bleve.NewConjunctionQuery(qs...)}
 }
 
 // positionsQuery matches analysed text in the title or the body: one term
 // (or its alternatives), or a phrase.
 func (b *builder) positionsQuery(pos [][]string) query.Query {
+	pos = b.spread(pos)
 	field := func(f string, tier float64) query.Query {
 		var q query.Query
 		if len(pos) == 1 {
@@ -407,6 +467,46 @@ func (b *builder) positionsQuery(pos [][]string) query.Query {
 	// without them in its title thus scores below 0.5, and one with them
 	// at least 0.5.
 	return bleve.NewDisjunctionQuery(field("title", 1), field("text", 0))
+}
+
+// spread returns the terms a query asks for at each position, given the
+// analyzer's terms of the query's text. A kanji word alone asks for the
+// posts that write it as a word (本木, not 六本木); a phrase asks for its
+// morphemes as its own text's normal mode cuts them. A lenient query asks
+// for each kanji morpheme either way, since normal mode may cut a piece of
+// text apart otherwise than the post around it. Asking either way in the
+// exact query would rank a post higher for also holding the word inside a
+// longer one, whose term is the rarer.
+func (b *builder) spread(pos [][]string) [][]string {
+	out := make([][]string, len(pos))
+	for i, alts := range pos {
+		for _, t := range alts {
+			p := plainTerm(t)
+			if !kanjiOnly(p) {
+				out[i] = appendNew(out[i], t)
+				continue
+			}
+			b.widens = true
+			switch {
+			case b.lenient:
+				out[i] = appendNew(appendNew(out[i], p), partMark+p)
+			case len(pos) == 1:
+				out[i] = appendNew(out[i], p)
+			default:
+				out[i] = appendNew(out[i], t)
+			}
+		}
+	}
+	return out
+}
+
+func appendNew(s []string, t string) []string {
+	for _, x := range s {
+		if x == t {
+			return s
+		}
+	}
+	return append(s, t)
 }
 
 // expand replaces runs of plain words that spell a glossary term with a
@@ -465,27 +565,30 @@ func joinTexts(p parsed) string {
 }
 
 // trimEdges returns toks without their first and last word where those
-// are Japanese, when they hold three words or more; a word is a token with the
+// are Japanese, when they hold least words or more; a word is a token with the
 // parts of a compound that it holds. A piece of text pasted from a post
 // often starts or ends inside a word, whose remnant (ンター of センター) is
 // no word of the post; the words inside the piece, in their order, still
 // are.
-func trimEdges(toks []token) []token {
+func trimEdges(toks []token, least int) []token {
 	// starts[i] is the index of the i-th word's first token.
 	var starts []int
 	end := -1
 	for i, t := range toks {
+		if t.Run {
+			continue // its dictionary words are the words
+		}
 		if t.Start >= end {
 			starts = append(starts, i)
 		}
 		end = max(end, t.End)
 	}
 	japanese := func(t token) bool {
-		r, _ := utf8.DecodeRuneInString(strings.TrimPrefix(t.Term, wholeMark))
+		r, _ := utf8.DecodeRuneInString(plainTerm(t.Term))
 		return classify(r) == classJapanese
 	}
 	lo, hi := 0, len(toks)
-	if len(starts) < 3 {
+	if len(starts) < least {
 		return toks // too little left to mean anything
 	}
 	if japanese(toks[0]) {

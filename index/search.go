@@ -31,8 +31,9 @@ type Result struct {
 	Took   time.Duration
 	// Partial says that the exact query matched nothing and the hits
 	// match it with the first or last word of a piece of Japanese text
-	// left out: a piece pasted from a post that starts or ends inside a
-	// word ("ンターの設定を変" of "センターの設定を変更").
+	// left out (a piece pasted from a post that starts or ends inside a
+	// word: "ンターの設定を変" of "センターの設定を変更"), or a kanji word
+	// inside longer words (本木 of 六本木).
 	Partial bool
 }
 
@@ -72,7 +73,7 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	if ix.closed {
 		return nil, errClosed
 	}
-	pl, err := ix.plan(r, false)
+	pl, err := ix.plan(r, false, false)
 	if err != nil {
 		return nil, err
 	}
@@ -90,13 +91,25 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	}
 	if c.total == 0 && pl.widens {
 		// Nothing matched exactly: match again with the pieces' cut edge
-		// words left out, as Groonga widens a query that finds nothing.
-		if lp, err := ix.plan(r, true); err == nil && lp.q != nil {
+		// words left out and kanji words inside longer ones, as Groonga
+		// widens a query that finds nothing; first among the posts that
+		// hold every pair of characters of the pieces, then among all.
+		for _, grams := range []bool{true, false} {
+			lp, err := ix.plan(r, true, grams)
+			if err != nil || lp.q == nil {
+				break
+			}
+			if grams && !lp.gramsUsed {
+				continue
+			}
 			lc, err := ix.collect(ctx, lp)
 			if err != nil {
 				return nil, fmt.Errorf("search %q: %w", r.Query, err)
 			}
-			c, res.Partial = lc, lc.total > 0
+			if lc.total > 0 {
+				c, res.Partial = lc, true
+				break
+			}
 		}
 	}
 	if r.Facets {
@@ -139,20 +152,22 @@ func checkRequest(r Request) (Request, error) {
 // that it can match nothing. The caller holds ix.mu.
 //
 // lenient leaves out the first and last word of each piece of Japanese text
-// of three words or more that is not quoted; pl.widens says whether the
-// query has such a piece.
-func (ix *Index) plan(r Request, lenient bool) (plan, error) {
+// of three words or more that is not quoted, and lets a kanji word match
+// inside longer words; pl.widens says whether the query has such a piece
+// or word. grams, when lenient, also requires the pieces' pairs of
+// characters; pl.gramsUsed says whether a piece had them.
+func (ix *Index) plan(r Request, lenient, grams bool) (plan, error) {
 	p, err := parseQuery(r.Query)
 	if err != nil {
 		return plan{}, err
 	}
-	b := &builder{an: ix.an, gloss: ix.gloss, loc: r.Location, cache: ix.cols, lenient: lenient}
+	b := &builder{an: ix.an, gloss: ix.gloss, loc: r.Location, cache: ix.cols, lenient: lenient, grams: grams}
 	q, err := b.build(p)
 	if err != nil || q == nil {
 		return plan{}, err
 	}
 	pl := plan{q: q, offset: r.Offset, k: r.Offset + r.Limit, byDate: r.Sort == "date", facets: r.Facets,
-		titles: b.titles, bound: b.bound, widens: b.widens}
+		titles: b.titles, bound: b.bound, widens: b.widens, gramsUsed: b.gramsUsed}
 	if !b.after.IsZero() || !b.before.IsZero() {
 		pl.dated, pl.from, pl.to = true, math.MinInt64, math.MaxInt64
 		if !b.after.IsZero() {

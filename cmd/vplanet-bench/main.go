@@ -87,6 +87,7 @@ type params struct {
 	seed                uint64
 	small               bool
 	bin                 string // "" = build cmd/vplanet
+	qualityParams              // the -quality mode's (quality.go)
 }
 
 func parseParams(args []string, stderr io.Writer) (*params, error) {
@@ -108,6 +109,7 @@ func parseParams(args []string, stderr io.Writer) (*params, error) {
 	fs.Uint64Var(&p.seed, "seed", 7, "seed of the synthetic posts")
 	fs.StringVar(&p.bin, "vplanet", "", "measure this vplanet `binary` instead of building cmd/vplanet (to compare a change)")
 	fs.BoolVar(&p.small, "small", false, "a quick run: 20 feeds × 10 posts, 5 ms latency, short loads (explicit flags win)")
+	qualityFlags(fs, p)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -142,6 +144,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	p, err := parseParams(args, stderr)
 	if err != nil {
 		return err
+	}
+	if p.quality {
+		return runQuality(ctx, p, stdout, stderr)
 	}
 	rep, err := measure(ctx, p, stderr)
 	if err != nil {

@@ -119,6 +119,40 @@ func TestMorphologyMatchesKagome(t *testing.T) {
 	t.Run("corpus", func(t *testing.T) { checkMorphology(t, readCorpus(t)) })
 }
 
+// TestWordsMatchKagome checks Words against kagome's normal mode, line by
+// line, on the Japanese of testdata and, when the shared corpus is beside
+// the checkout, on the whole novel and its blog posts.
+func TestWordsMatchKagome(t *testing.T) {
+	for name, texts := range map[string]func(testing.TB) []string{"testdata": readTestdata, "corpus": readCorpus} {
+		t.Run(name, func(t *testing.T) {
+			m := testMorphology(t)
+			k, err := kagome()
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := 0
+			for _, text := range texts(t) {
+				for line := range strings.Lines(text) {
+					if line = strings.TrimSpace(line); line == "" {
+						continue
+					}
+					lines++
+					var got []string
+					for _, w := range m.Words(line, nil) {
+						got = append(got, line[w[0]:w[1]])
+					}
+					if want := surfaces(k.Analyze(line, tokenizer.Normal)); fmt.Sprint(got) != fmt.Sprint(want) {
+						t.Errorf("%q: got %v, want %v", line, got, want)
+					}
+				}
+			}
+			if lines == 0 {
+				t.Fatal("no lines")
+			}
+		})
+	}
+}
+
 // checkMorphology compares the Morphology with kagome on every line of
 // texts, and requires search mode's penalties to have changed some of
 // kagome's answers, for the check to cover them.

@@ -101,16 +101,20 @@ const (
 
 // node is a lattice node.
 type node struct {
-	cost    int32 // of the cheapest path from the start to here
-	prev    int32 // the node before this one on that path; -1 for none
-	next    int32 // the next node that ends where this one does; -1 for none
-	penalty int32 // search mode's penalty on paths leaving this node
-	id      int32
-	class   uint8
-	left    int16
-	right   int16
-	start   int32 // byte offset in the run
-	end     int32
+	cost int32 // of the cheapest path from the start to here
+	prev int32 // the node before this one on that path; -1 for none
+	// normCost and normPrev are cost and prev in normal mode, without
+	// search mode's penalties: both modes share the lattice's words and
+	// connection costs, which are most of the work.
+	normCost, normPrev int32
+	next               int32 // the next node that ends where this one does; -1 for none
+	penalty            int32 // search mode's penalty on paths leaving this node
+	id                 int32
+	class              uint8
+	left               int16
+	right              int16
+	start              int32 // byte offset in the run
+	end                int32
 }
 
 // lattice is a morphology's working memory, reused from run to run.
@@ -187,14 +191,35 @@ func skippedPOS(name string) bool {
 // indexed by base form: verbs and adjectives.
 func inflectedPOS(name string) bool { return name == "動詞" || name == "形容詞" }
 
-// Segment appends the morphemes of run to out, in order.
+// Segment appends the morphemes of run to out, in order, as kagome's
+// search mode finds them.
 func (m *Morphology) Segment(run string, out []Morpheme) []Morpheme {
+	out, _ = m.SegmentWords(run, out, nil, false)
+	return out
+}
+
+// Words appends to out the byte ranges of run's words as kagome's normal
+// mode finds them, in order: search mode without its penalties on long
+// words, so that 六本木 and 一生懸命 stay whole where search mode splits
+// them.
+func (m *Morphology) Words(run string, out [][2]int) [][2]int {
 	if run == "" {
 		return out
 	}
 	la := m.scratch.Get().(*lattice)
 	defer m.scratch.Put(la)
-	eos := m.build(la, run)
+	return m.words(la, run, m.build(la, run, true), out)
+}
+
+// SegmentWords is Segment, and Words too when words is set, from one
+// lattice.
+func (m *Morphology) SegmentWords(run string, morphs []Morpheme, words [][2]int, normal bool) ([]Morpheme, [][2]int) {
+	if run == "" {
+		return morphs, words
+	}
+	la := m.scratch.Get().(*lattice)
+	defer m.scratch.Put(la)
+	eos := m.build(la, run, normal)
 	la.path = la.path[:0]
 	for n := la.nodes[eos].prev; n >= 0; n = la.nodes[n].prev {
 		if la.nodes[n].class != classDummy {
@@ -202,19 +227,38 @@ func (m *Morphology) Segment(run string, out []Morpheme) []Morpheme {
 		}
 	}
 	for i := len(la.path) - 1; i >= 0; i-- {
-		out = append(out, m.morpheme(run, &la.nodes[la.path[i]]))
+		morphs = append(morphs, m.morpheme(run, &la.nodes[la.path[i]]))
+	}
+	if normal {
+		words = m.words(la, run, eos, words)
+	}
+	return morphs, words
+}
+
+// words appends the normal-mode path of la, whose end node is eos.
+func (m *Morphology) words(la *lattice, run string, eos int32, out [][2]int) [][2]int {
+	la.path = la.path[:0]
+	for n := la.nodes[eos].normPrev; n >= 0; n = la.nodes[n].normPrev {
+		if la.nodes[n].class != classDummy {
+			la.path = append(la.path, n)
+		}
+	}
+	for i := len(la.path) - 1; i >= 0; i-- {
+		n := &la.nodes[la.path[i]]
+		out = append(out, [2]int{int(n.start), int(n.end)})
 	}
 	return out
 }
 
-// build makes the lattice of run, costs included, and returns its end node.
-func (m *Morphology) build(la *lattice, run string) int32 {
+// build makes the lattice of run, its costs in search mode included, and
+// in normal mode too when normal is set, and returns its end node.
+func (m *Morphology) build(la *lattice, run string, normal bool) int32 {
 	chars := utf8.RuneCountInString(run)
 	la.nodes = la.nodes[:0]
 	la.head = fill(la.head, chars+2)
 	la.tail = fill(la.tail, chars+2)
 	// The beginning: no cost, ending before the first character.
-	la.nodes = append(la.nodes, node{id: -1, prev: -1, next: -1})
+	la.nodes = append(la.nodes, node{id: -1, prev: -1, normPrev: -1, next: -1})
 	la.head[0], la.tail[0] = 0, 0
 
 	d := m.d
@@ -239,7 +283,7 @@ func (m *Morphology) build(la *lattice, run string) int32 {
 			n := utf8.RuneCountInString(run[pos : i+1])
 			penalty := searchPenalty(run[pos:i+1], n)
 			for k := id; k <= id+int(m.dup[id]); k++ {
-				m.add(la, at, at+n, penalty, int32(k), classKnown, d.Morphs[k], pos, i+1)
+				m.add(la, normal, at, at+n, penalty, int32(k), classKnown, d.Morphs[k], pos, i+1)
 			}
 			matched = true
 		}
@@ -277,13 +321,13 @@ func (m *Morphology) build(la *lattice, run string) int32 {
 		for k := id; k <= id+dup; k++ {
 			mo := d.UnkDict.Morphs[k]
 			if pos < less {
-				m.add(la, at, at+nLess, penaltyLess, k, classUnknown, mo, pos, less)
+				m.add(la, normal, at, at+nLess, penaltyLess, k, classUnknown, mo, pos, less)
 			}
-			m.add(la, at, at+n, penalty, k, classUnknown, mo, pos, end)
+			m.add(la, normal, at, at+n, penalty, k, classUnknown, mo, pos, end)
 		}
 	}
 	// The end: no word of its own, one past the last character.
-	return m.add(la, chars, chars+1, 0, -1, classDummy, dict.Morph{}, len(run), len(run))
+	return m.add(la, normal, chars, chars+1, 0, -1, classDummy, dict.Morph{}, len(run), len(run))
 }
 
 // fill returns s resized to n and set to -1.
@@ -301,8 +345,8 @@ func fill(s []int32, n int) []int32 {
 // add makes the node for the bytes [start, end) of the run, which lies
 // between the character boundaries from and to, finds its cheapest
 // predecessor among the nodes that end at from, and returns it.
-func (m *Morphology) add(la *lattice, from, to int, penalty, id int32, class uint8, mo dict.Morph, start, end int) int32 {
-	n := node{cost: maximumCost, prev: -1, next: -1, penalty: penalty, id: id, class: class,
+func (m *Morphology) add(la *lattice, normal bool, from, to int, penalty, id int32, class uint8, mo dict.Morph, start, end int) int32 {
+	n := node{cost: maximumCost, prev: -1, normCost: maximumCost, normPrev: -1, next: -1, penalty: penalty, id: id, class: class,
 		left: mo.LeftID, right: mo.RightID, start: int32(start), end: int32(end)}
 	conn := m.d.Connection
 	// The connection matrix is stored transposed: the cost from a
@@ -311,12 +355,16 @@ func (m *Morphology) add(la *lattice, from, to int, penalty, id int32, class uin
 	first := true
 	for j := la.head[from]; j >= 0; j = la.nodes[j].next {
 		p := &la.nodes[j]
-		total := int64(conn.Vec[row+int64(p.right)]) + int64(mo.Weight) + int64(p.cost) + int64(p.penalty)
-		if total > maximumCost {
-			total = maximumCost
-		}
+		step := int64(conn.Vec[row+int64(p.right)]) + int64(mo.Weight)
+		total := min(step+int64(p.cost)+int64(p.penalty), maximumCost)
 		if first || int32(total) < n.cost {
 			n.cost, n.prev = int32(total), j
+		}
+		if normal {
+			norm := min(step+int64(p.normCost), maximumCost)
+			if first || int32(norm) < n.normCost {
+				n.normCost, n.normPrev = int32(norm), j
+			}
 		}
 		first = false
 	}
