@@ -303,6 +303,16 @@ func BenchmarkSearchByDate(b *testing.B) {
 	benchSearch(b, Request{Query: "クラスタ", Sort: "date", Facets: true})
 }
 
+// BenchmarkSearchKanji is a kanji word: its exact matches, and the count
+// of the posts holding it inside longer words (Result.More).
+func BenchmarkSearchKanji(b *testing.B) { benchSearch(b, Request{Query: "拡張", Facets: true}) }
+
+// BenchmarkSearchKanjiWider is BenchmarkSearchKanji with those posts
+// after the exact matches.
+func BenchmarkSearchKanjiWider(b *testing.B) {
+	benchSearch(b, Request{Query: "拡張", Facets: true, Wider: true})
+}
+
 // BenchmarkSearchNoFacets is BenchmarkSearchTerm without facets: the
 // difference is what facets cost.
 func BenchmarkSearchNoFacets(b *testing.B) { benchSearch(b, Request{Query: "クラスタ"}) }

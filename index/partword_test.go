@@ -146,3 +146,76 @@ func TestWholeWordFirst(t *testing.T) {
 		})
 	}
 }
+
+// TestWider: a kanji word's exact matches come alone, the posts holding it
+// inside longer words are counted (More), and a Wider search returns them
+// after the exact ones, across pages, with facets counting both.
+func TestWider(t *testing.T) {
+	ix := openTest(t,
+		post("roppongi1", "記録", "六本木で開かれた勉強会の会場は六本木ヒルズ。"),
+		post("roppongi2", "記録", "六本木の会場で話をした。"),
+		post("motoki", "記録", "本木さんが登壇した。"),
+		post("other", "記録", "別の話。"),
+	)
+	ctx := context.Background()
+	res, err := ix.Search(ctx, Request{Query: "本木", Facets: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hitIDs(res); !slices.Equal(got, []string{"motoki"}) || res.Total != 1 || res.More != 2 || res.Widened || res.Partial {
+		t.Errorf("本木: %v total %d more %d widened %v partial %v; want [motoki] 1, 2 more", got, res.Total, res.More, res.Widened, res.Partial)
+	}
+	for _, tc := range []struct {
+		name          string
+		offset, limit int
+		want          []string // in rank order, the parts sorted
+	}{
+		{"whole page", 0, 10, []string{"motoki", "roppongi1", "roppongi2"}},
+		{"the exact hit, then one part", 0, 2, []string{"motoki", "?"}},
+		{"the exact hit fills the page", 0, 1, []string{"motoki"}},
+		{"second page, parts only", 1, 10, []string{"roppongi1", "roppongi2"}},
+		{"past the exact hits by one", 2, 10, []string{"?"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := ix.Search(ctx, Request{Query: "本木", Wider: true, Offset: tc.offset, Limit: tc.limit, Facets: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := hitIDs(res)
+			if len(got) != len(tc.want) || res.Total != 3 || !res.Widened || res.More != 0 {
+				t.Fatalf("got %v total %d widened %v more %d; want %d hits of 3, widened", got, res.Total, res.Widened, res.More, len(tc.want))
+			}
+			for i, w := range tc.want {
+				if w == "?" {
+					if !strings.HasPrefix(got[i], "roppongi") {
+						t.Errorf("hit %d = %s, want a 六本木 post", i, got[i])
+					}
+					continue
+				}
+				if i == 0 && tc.offset == 0 && got[0] != w {
+					t.Errorf("first hit %s, want %s: the exact match first", got[0], w)
+				}
+			}
+			if tc.offset == 1 {
+				slices.Sort(got)
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("got %v, want %v", got, tc.want)
+				}
+			}
+			if n := res.Facets["lang"]; len(n) != 1 || n[0].Count != 3 {
+				t.Errorf("lang facet %v, want 3 posts counted", n)
+			}
+		})
+	}
+	// A word found exactly nowhere falls back as before, and Wider
+	// changes nothing there.
+	for _, wider := range []bool{false, true} {
+		res, err := ix.Search(ctx, Request{Query: "六本木ヒルズ 本木", Wider: wider})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hitIDs(res); !slices.Equal(got, []string{"roppongi1"}) || !res.Partial {
+			t.Errorf("wider %v: got %v partial %v, want [roppongi1] partial", wider, got, res.Partial)
+		}
+	}
+}

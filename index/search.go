@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search"
 
 	"vplanet"
@@ -21,6 +22,12 @@ type Request struct {
 	Sort     string // "relevance" (the default) or "date" (newest first)
 	Facets   bool
 	Location *time.Location // for after: and before: calendar days; nil means UTC
+	// Wider also returns, after every post that matches exactly, the
+	// posts that match only in part: a kanji word inside longer words
+	// (本木 in 六本木), a pasted piece without its cut edge words. By
+	// default they are returned only when nothing matches exactly, and
+	// counted in Result.More otherwise.
+	Wider bool
 }
 
 // Result is what a search found.
@@ -35,6 +42,12 @@ type Result struct {
 	// word: "ンターの設定を変" of "センターの設定を変更"), or a kanji word
 	// inside longer words (本木 of 六本木).
 	Partial bool
+	// More is how many posts match only in part when some match exactly:
+	// those a Wider search adds after them. It is 0 for a Wider search.
+	More uint64
+	// Widened says that the hits are a Wider search's: those that match
+	// exactly, then those that match only in part.
+	Widened bool
 }
 
 // Hit is one post that matched.
@@ -89,7 +102,8 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", r.Query, err)
 	}
-	if c.total == 0 && pl.widens {
+	switch {
+	case c.total == 0 && pl.widens:
 		// Nothing matched exactly: match again with the pieces' cut edge
 		// words left out and kanji words inside longer ones, as Groonga
 		// widens a query that finds nothing; first among the posts that
@@ -111,6 +125,14 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 				break
 			}
 		}
+	case pl.widens:
+		// Some posts match exactly, and rank alone: a word's exact
+		// matches would otherwise share the page with posts holding it
+		// inside longer words, the rarer term, which rank higher. The
+		// others are counted, or with Wider follow them.
+		if c, err = ix.widen(ctx, r, pl, c, res); err != nil {
+			return nil, fmt.Errorf("search %q: %w", r.Query, err)
+		}
 	}
 	if r.Facets {
 		res.Facets = c.facets
@@ -122,6 +144,64 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		ix.log.Debug("index: search", "query", r.Query, "way", c.way, "total", c.total, "took", res.Took)
 	}
 	return res, nil
+}
+
+// widen counts, for a request whose exact plan ex matched the posts in c,
+// the posts that its widened plan adds (Result.More); with r.Wider, it
+// returns instead the exact page followed by those posts, their total and
+// the widened plan's facets. The widened plan is the one the fallback
+// tries first: among the posts holding the pieces' pairs of characters
+// where the pieces have some.
+func (ix *Index) widen(ctx context.Context, r Request, ex plan, c *collected, res *Result) (*collected, error) {
+	lp, err := ix.plan(r, true, true)
+	if err == nil && lp.q != nil && !lp.gramsUsed {
+		lp, err = ix.plan(r, true, false)
+	}
+	if err != nil || lp.q == nil {
+		return c, err
+	}
+	// The posts the widened query adds: it, and not the exact one.
+	only := lp
+	bq := bleve.NewBooleanQuery()
+	bq.AddMust(lp.q)
+	bq.AddMustNot(ex.q)
+	only.q, only.facets = bq, false
+	if !r.Wider {
+		only.offset, only.k = 0, 1
+		oc, err := ix.collect(ctx, only)
+		if err != nil {
+			return c, err
+		}
+		res.More = oc.total
+		return c, nil
+	}
+	res.Widened = true
+	out := &collected{way: c.way, total: c.total, hits: c.hits, facets: c.facets}
+	// The exact hits fill the page from r.Offset; the others go on from
+	// where they end.
+	// A page the exact hits fill still needs the others' count: collect
+	// wants a page of one hit at least.
+	from, need := max(0, r.Offset-int(c.total)), r.Limit-len(c.hits)
+	only.offset, only.k = from, from+max(need, 1)
+	oc, err := ix.collect(ctx, only)
+	if err != nil {
+		return c, err
+	}
+	out.total += oc.total
+	if need > 0 {
+		out.hits = append(out.hits, oc.hits...)
+	}
+	if r.Facets {
+		// The widened query matches the exact hits too: its facets count
+		// them all.
+		lp.offset, lp.k = 0, 1
+		fc, err := ix.collect(ctx, lp)
+		if err != nil {
+			return c, err
+		}
+		out.facets = fc.facets
+	}
+	return out, nil
 }
 
 // checkRequest checks r's limits and fills in its defaults.

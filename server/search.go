@@ -87,6 +87,18 @@ func checkQuery(q string) error {
 
 // intParam reads an integer parameter, clamped to [lo, hi]; absent is def,
 // and anything that is not a whole number is a bad request.
+// widerParam reads wider=: 1 (or true) adds, after the posts that match
+// exactly, those that match only in part (index.Request.Wider).
+func widerParam(v url.Values) (bool, error) {
+	switch v.Get("wider") {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	}
+	return false, badRequest(fmt.Sprintf("wider must be 1 or 0, not %q", v.Get("wider")))
+}
+
 func intParam(v url.Values, name string, def, lo, hi int) (int, error) {
 	s := v.Get(name)
 	if s == "" {
@@ -150,8 +162,15 @@ type apiSearch struct {
 	Total  uint64  `json:"total"`
 	TookMS float64 `json:"took_ms"`
 	// Partial says that no post matched the query exactly, and the hits
-	// match it without the words cut at the ends of a pasted piece.
-	Partial bool                  `json:"partial,omitempty"`
+	// match it in part: a kanji word inside longer words, or a pasted
+	// piece without the words cut at its ends.
+	Partial bool `json:"partial,omitempty"`
+	// More is how many posts match only in part when some match exactly;
+	// wider=1 returns them after those.
+	More uint64 `json:"more,omitempty"`
+	// Widened says that wider=1 asked for them: the hits that match
+	// exactly come first, then those that match in part.
+	Widened bool                  `json:"widened,omitempty"`
 	Hits    []apiHit              `json:"hits"`
 	Facets  map[string][]apiFacet `json:"facets"`
 }
@@ -175,6 +194,10 @@ func (s *server) handleAPISearch() http.Handler {
 			s.writeJSONError(w, r, err)
 			return
 		}
+		if req.Wider, err = widerParam(v); err != nil {
+			s.writeJSONError(w, r, err)
+			return
+		}
 		res, hits, err := s.search(r.Context(), req, false)
 		if err != nil {
 			s.writeJSONError(w, r, err)
@@ -184,6 +207,8 @@ func (s *server) handleAPISearch() http.Handler {
 			Query:   req.Query,
 			Total:   res.Total,
 			Partial: res.Partial,
+			More:    res.More,
+			Widened: res.Widened,
 			Hits:    make([]apiHit, 0, len(hits)),
 			Facets:  map[string][]apiFacet{"blog": {}, "lang": {}, "year": {}},
 		}
@@ -388,8 +413,16 @@ type searchView struct {
 	// why a hit is there.
 	Matched []string
 	// Partial says that nothing matched the query exactly, and the hits
-	// match it without the words cut at its ends.
+	// match it in part.
 	Partial bool
+	// More is how many posts match only in part, when some match
+	// exactly, and WiderURL the page that adds them after those.
+	More     uint64
+	WiderURL string
+	// Widened says that the page has those too (wider=1), and ExactURL
+	// is the page without them.
+	Widened  bool
+	ExactURL string
 
 	RelevanceURL string
 	DateURL      string
@@ -421,6 +454,10 @@ func (s *server) handleSearchPage() http.Handler {
 		if err == nil {
 			sv.Sort, err = sortParam(v)
 		}
+		var wider bool
+		if err == nil {
+			wider, err = widerParam(v)
+		}
 		blogs, _, berr := s.blogs.get(r.Context(), s.st)
 		if berr != nil {
 			s.writeHTMLError(w, r, berr)
@@ -436,16 +473,21 @@ func (s *server) handleSearchPage() http.Handler {
 		var hits []found
 		if err == nil {
 			res, hits, err = s.search(r.Context(), index.Request{
-				Query: asked, Limit: pageSize, Offset: (pg - 1) * pageSize, Sort: sv.Sort, Facets: true,
+				Query: asked, Limit: pageSize, Offset: (pg - 1) * pageSize, Sort: sv.Sort, Facets: true, Wider: wider,
 			}, false)
 		}
-		link := func(q, sort string, pg int) string {
+		// Links keep wider=1 (paging, sorting, facets) once it is asked.
+		linkWider := func(q, sort string, pg int, wider bool) string {
 			kv := []string{"q", q}
 			if sort == "date" && q != "" {
 				kv = append(kv, "sort", "date")
 			}
+			if wider && q != "" {
+				kv = append(kv, "wider", "1")
+			}
 			return (&page{HL: hl}).URL("/search", append(kv, "page", pageNumber(pg))...)
 		}
+		link := func(q, sort string, pg int) string { return linkWider(q, sort, pg, wider) }
 		if err == nil {
 			sv.Pager, err = makePager(pg, res.Total, pageSize, func(pg int) string { return link(q, sv.Sort, pg) })
 		}
@@ -474,6 +516,12 @@ func (s *server) handleSearchPage() http.Handler {
 		}
 		sv.Total = res.Total
 		sv.Partial = res.Partial
+		if sv.More = res.More; sv.More > 0 {
+			sv.WiderURL = linkWider(q, sv.Sort, 1, true)
+		}
+		if sv.Widened = res.Widened; sv.Widened {
+			sv.ExactURL = linkWider(q, sv.Sort, 1, false)
+		}
 		sv.First = (pg-1)*pageSize + 1
 		sv.RelevanceURL = link(q, "relevance", 1)
 		sv.DateURL = link(q, "date", 1)

@@ -451,3 +451,52 @@ func TestPartialMatches(t *testing.T) {
 		})
 	}
 }
+
+// TestWiderMatches: a kanji word's exact matches come alone, the answer
+// says how many posts hold it only inside longer words, and wider=1 adds
+// them after the exact ones, in the JSON and on the page, in both
+// languages.
+func TestWiderMatches(t *testing.T) {
+	e := newEnv(t, Config{})
+	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	mk := func(id, text string) *vplanet.Post {
+		return &vplanet.Post{ID: id, GUID: id, URL: "https://blog.example.jp/" + id, Title: "勉強会の記録",
+			Published: at, Text: text, Content: "<p>" + text + "</p>", Lang: "ja", Hash: "h-" + id}
+	}
+	e.save(t, map[string][]*vplanet.Post{jaBlog: {
+		mk("motoki", "本木さんが登壇した。"),
+		mk("roppongi1", "六本木で開かれた勉強会。"),
+		mk("roppongi2", "六本木の会場で話をした。"),
+	}})
+	e.catchUp(t)
+	api := func(query string) apiSearch {
+		t.Helper()
+		var res apiSearch
+		w := e.get(t, "/api/search?"+query)
+		if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil || w.Code != 200 {
+			t.Fatalf("%s: status %d, %v: %s", query, w.Code, err, w.Body)
+		}
+		return res
+	}
+	q := url.QueryEscape("本木")
+	if res := api("q=" + q); res.Total != 1 || res.More != 2 || res.Widened || len(res.Hits) != 1 || res.Hits[0].ID != "motoki" {
+		t.Errorf("本木: total %d more %d widened %v hits %+v; want motoki alone, 2 more", res.Total, res.More, res.Widened, res.Hits)
+	}
+	res := api("q=" + q + "&wider=1")
+	if res.Total != 3 || res.More != 0 || !res.Widened || len(res.Hits) != 3 || res.Hits[0].ID != "motoki" {
+		t.Errorf("本木 wider: total %d more %d widened %v hits %+v; want motoki, then the two 六本木 posts", res.Total, res.More, res.Widened, res.Hits)
+	}
+	for _, hl := range []string{"en", "ja"} {
+		page := e.get(t, "/search?hl="+hl+"&q="+q).Body.String()
+		if !strings.Contains(page, `class="help more"`) || !strings.Contains(page, "wider=1") {
+			t.Errorf("hl=%s: the page neither says that 2 more posts match in part nor links to them", hl)
+		}
+		wide := e.get(t, "/search?hl="+hl+"&wider=1&q="+q).Body.String()
+		if !strings.Contains(wide, `class="help widened"`) || strings.Count(wide, `class="post`) < 3 {
+			t.Errorf("hl=%s: the wider page does not say so or lacks the 六本木 posts", hl)
+		}
+	}
+	if w := e.get(t, "/api/search?q="+q+"&wider=maybe"); w.Code != 400 || !strings.Contains(w.Body.String(), "wider") {
+		t.Errorf("wider=maybe: %d %s, want 400 naming the parameter", w.Code, w.Body)
+	}
+}
