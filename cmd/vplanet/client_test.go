@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"vplanet"
 	"vplanet/server"
+	"vplanet/store"
 )
 
 // hostileAnswer is a search answer whose strings carry a terminal escape
@@ -107,5 +109,51 @@ func TestCleanJSON(t *testing.T) {
 				t.Errorf("got %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestSearchWider: the search command says how many posts hold a word only
+// inside longer words, and --wider lists them after the exact match.
+func TestSearchWider(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	db, err := store.Open(ctx, filepath.Join(data, "vplanet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.SyncFeeds(ctx, []vplanet.FeedSource{{URL: "https://blog.example.jp/feed", Name: "例のブログ", Lang: "ja", Line: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	feeds, err := db.FindFeeds(ctx, vplanet.FeedFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	var posts []*vplanet.Post
+	for id, text := range map[string]string{"motoki": "本木さんが登壇した。", "roppongi": "六本木で開かれた勉強会。"} {
+		posts = append(posts, &vplanet.Post{ID: id, GUID: id, URL: "https://blog.example.jp/" + id, Title: "記録 " + id,
+			Published: at, Text: text, Content: text, Lang: "ja", Hash: id})
+	}
+	feeds[0].Status, feeds[0].LastSuccess = vplanet.StatusOK, at
+	if _, _, err := db.SaveFetch(ctx, feeds[0], posts); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	search := func(args ...string) string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		if err := run(ctx, append([]string{"vplanet", "search", "--data", data}, args...),
+			func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr); err != nil {
+			t.Fatalf("search %v: %v\n%s", args, err, stderr.String())
+		}
+		return stdout.String()
+	}
+	out := search("本木")
+	if !strings.HasPrefix(out, "1 results") || !strings.Contains(out, "1 more match only in part") || strings.Contains(out, "記録 roppongi") {
+		t.Errorf("search 本木:\n%s\nwant the exact match and a line saying 1 more matches in part", out)
+	}
+	out = search("--wider", "本木")
+	if !strings.HasPrefix(out, "2 results") || strings.Index(out, "記録 motoki") > strings.Index(out, "記録 roppongi") {
+		t.Errorf("search --wider 本木:\n%s\nwant the exact match, then the 六本木 post", out)
 	}
 }

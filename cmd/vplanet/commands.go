@@ -102,10 +102,13 @@ type searchHit struct {
 }
 
 type searchResult struct {
-	Query  string      `json:"query"`
-	Total  uint64      `json:"total"`
-	TookMS float64     `json:"took_ms"`
-	Hits   []searchHit `json:"hits"`
+	Query   string      `json:"query"`
+	Total   uint64      `json:"total"`
+	TookMS  float64     `json:"took_ms"`
+	Partial bool        `json:"partial"`
+	More    uint64      `json:"more"`
+	Widened bool        `json:"widened"`
+	Hits    []searchHit `json:"hits"`
 }
 
 func runSearch(ctx context.Context, env *cmdEnv, args []string) error {
@@ -116,6 +119,7 @@ func runSearch(ctx context.Context, env *cmdEnv, args []string) error {
 	limit := fs.Int("limit", 10, "how many results, 1 to 100")
 	offset := fs.Int("offset", 0, "skip this many results")
 	sort := fs.String("sort", "relevance", "relevance or date")
+	wider := fs.Bool("wider", false, "after the posts that match exactly, also those that match only in part (a word inside longer words)")
 	if err := parseFlags(fs, env, args); err != nil {
 		return err
 	}
@@ -130,6 +134,9 @@ func runSearch(ctx context.Context, env *cmdEnv, args []string) error {
 	defer closeAll()
 	var raw json.RawMessage
 	v := url.Values{"q": {q}, "limit": {strconv.Itoa(*limit)}, "offset": {strconv.Itoa(*offset)}, "sort": {*sort}}
+	if *wider {
+		v.Set("wider", "1")
+	}
 	if _, err := c.do(ctx, http.MethodGet, "/api/search", v, &raw); err != nil {
 		return fmt.Errorf("search: %w", err)
 	}
@@ -216,6 +223,14 @@ func printResults(w io.Writer, res *searchResult, color bool) {
 		mark, unmark = "\x1b[1;33m", "\x1b[0m"
 	}
 	fmt.Fprintf(w, "%d results for %q (%.1f ms)\n", res.Total, res.Query, res.TookMS)
+	switch {
+	case res.Partial:
+		fmt.Fprintln(w, "No post matches every word exactly; these match in part.")
+	case res.Widened:
+		fmt.Fprintln(w, "Exact matches first, then those that match only in part.")
+	case res.More > 0:
+		fmt.Fprintf(w, "%d more match only in part (a word inside longer words): add --wider to list them.\n", res.More)
+	}
 	for _, h := range res.Hits {
 		snippet := strings.NewReplacer("<mark>", mark, "</mark>", unmark).Replace(h.Snippet)
 		fmt.Fprintf(w, "\n%s\n  %s · %s · %s\n  %s\n  %s\n", h.Title, h.Blog, h.Published.Format(time.DateOnly), h.Lang, h.URL, html.UnescapeString(snippet))

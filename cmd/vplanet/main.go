@@ -69,7 +69,7 @@ const usage = `vplanet %s: search and one merged feed for a community's blogs.
 Usage:
   vplanet serve [--addr :8080] [--schedule "@every 30m"] [--base-url URL] [--tz Asia/Tokyo]
   vplanet crawl [--all] [--wait 5m] [--base-url URL]
-  vplanet search [--json] [--limit N] QUERY
+  vplanet search [--json] [--limit N] [--wider] QUERY
   vplanet reindex
   vplanet feeds [--json]
   vplanet backup FILE
