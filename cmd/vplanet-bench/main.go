@@ -87,6 +87,9 @@ type params struct {
 	seed                uint64
 	small               bool
 	bin                 string // "" = build cmd/vplanet
+	postgres            bool   // compare PostgreSQL and replicas with SQLite (postgres.go)
+	database            string // that comparison on this server; "" with postgres: start one
+	replicas            int
 }
 
 func parseParams(args []string, stderr io.Writer) (*params, error) {
@@ -107,12 +110,18 @@ func parseParams(args []string, stderr io.Writer) (*params, error) {
 	fs.DurationVar(&p.duration, "duration", 8*time.Second, "length of each throughput run")
 	fs.Uint64Var(&p.seed, "seed", 7, "seed of the synthetic posts")
 	fs.StringVar(&p.bin, "vplanet", "", "measure this vplanet `binary` instead of building cmd/vplanet (to compare a change)")
+	fs.BoolVar(&p.postgres, "postgres", false, "compare PostgreSQL with -replicas serve processes against SQLite, on a PostgreSQL started for the run (Debian's postgresql package); default -out docs/benchmark-postgres.md")
+	fs.StringVar(&p.database, "database", "", "the -postgres comparison on this PostgreSQL `URL` instead, as a user who may create databases (it creates and drops vplanet_bench and vplanet_bench_pair)")
+	fs.IntVar(&p.replicas, "replicas", 2, "serve processes on one PostgreSQL database, with -postgres")
 	fs.BoolVar(&p.small, "small", false, "a quick run: 20 feeds × 10 posts, 5 ms latency, short loads (explicit flags win)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if err := p.postgresDefaults(fs); err != nil {
+		return nil, err
 	}
 	if p.small {
 		set := map[string]bool{}
@@ -142,6 +151,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	p, err := parseParams(args, stderr)
 	if err != nil {
 		return err
+	}
+	if p.postgres {
+		return runPostgres(ctx, p, stdout, stderr)
 	}
 	rep, err := measure(ctx, p, stderr)
 	if err != nil {
