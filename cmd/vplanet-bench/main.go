@@ -5,6 +5,7 @@
 //	go run ./cmd/vplanet-bench                    # 500 feeds × 20 posts, 50 ms latency, writes docs/benchmark.md
 //	go run ./cmd/vplanet-bench -small -out ''     # 20 feeds × 10 posts, 5 ms: a smoke test, table on stdout only
 //	go run ./cmd/vplanet-bench -feeds 1000 -posts 100 -naive=false -out /tmp/100k.md   # 100,000 posts, about 10 minutes
+//	go run ./cmd/vplanet-bench -postgres          # SQLite beside PostgreSQL with two serve replicas: see postgres.go
 //
 // It builds cmd/vplanet into a temporary directory (or takes the binary
 // given with -vplanet, to compare a change) and runs it as separate
