@@ -17,7 +17,8 @@ package main
 // /healthz answering 503 until it can search; every figure of a serve for
 // each replica; throughput with the clients on one replica and spread over
 // all; the database's size (pg_database_size) and each replica's local
-// files (index and posts.db).
+// files (index and posts.db); and, last, every replica started at once on
+// an empty --data, as a first deploy starts them.
 
 import (
 	"context"
@@ -103,10 +104,11 @@ type backendRun struct {
 	pairOnce       int // feeds the feed servers answered exactly once during the pair
 	pairTwice      int // feeds they answered more than once
 	replicas       []*replicaRun
-	sameHits       bool    // every replica found the same totals for every query
-	rpsOne, rpsAll float64 // clients on the first serve; spread over all
-	storeSize      int64   // vplanet.db and its WAL, or pg_database_size
-	freshPosts     int     // new posts in each round of the freshness check
+	together       []*replicaRun // every replica started at once on an empty --data (PostgreSQL)
+	sameHits       bool          // every replica found the same totals for every query
+	rpsOne, rpsAll float64       // clients on the first serve; spread over all
+	storeSize      int64         // vplanet.db and its WAL, or pg_database_size
+	freshPosts     int           // new posts in each round of the freshness check
 }
 
 // crawlShare is one of two crawls run at once.
@@ -159,12 +161,16 @@ func (s *pgServer) urlOf(name string) (string, error) {
 
 // exec runs one statement on the admin database.
 func (s *pgServer) exec(ctx context.Context, sql string, scan ...any) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	// A server that never answers fails the run within seconds, not the
+	// minute a statement may take.
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, s.admin)
+	conn, err := pgx.Connect(cctx, s.admin)
 	if err != nil {
 		return fmt.Errorf("connect to postgresql: %w", err)
 	}
+	ctx, cancel = context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	defer conn.Close(context.WithoutCancel(ctx))
 	if len(scan) > 0 {
 		err = conn.QueryRow(ctx, sql).Scan(scan...)
@@ -201,10 +207,11 @@ func (s *pgServer) size(ctx context.Context, name string) (int64, error) {
 }
 
 // describe returns the server's version and its settings that bear on
-// write speed.
-func (s *pgServer) describe(ctx context.Context) (version, settings string) {
+// write speed. It is the first use of the server: a wrong URL fails here,
+// before anything is measured.
+func (s *pgServer) describe(ctx context.Context) (version, settings string, err error) {
 	if err := s.exec(ctx, "SELECT version()", &version); err != nil {
-		version = err.Error()
+		return "", "", err
 	}
 	if v, _, ok := strings.Cut(version, " on "); ok {
 		version = v
@@ -221,7 +228,7 @@ func (s *pgServer) describe(ctx context.Context) (version, settings string) {
 			parts = append(parts, name+"="+v)
 		}
 	}
-	return version, strings.Join(parts, ", ")
+	return version, strings.Join(parts, ", "), nil
 }
 
 func (s *pgServer) close(ctx context.Context) {
@@ -283,6 +290,8 @@ func measurePostgres(ctx context.Context, p *params, progress io.Writer) (*pgRep
 	return b.comparePostgres(ctx)
 }
 
+// comparePostgres starts PostgreSQL (or reaches the -database one), the
+// community and the binary, then measures SQLite and PostgreSQL in turn.
 func (b *bench) comparePostgres(ctx context.Context) (*pgReport, error) {
 	p := b.p
 	rep := &pgReport{p: p, started: time.Now().UTC(), machine: describeMachine(ctx)}
@@ -297,13 +306,17 @@ func (b *bench) comparePostgres(ctx context.Context) (*pgReport, error) {
 		return nil, err
 	}
 	defer b.log.Close()
-	b.say("starting PostgreSQL")
+	if p.database == "" {
+		b.say("starting PostgreSQL")
+	}
 	srv, err := openPGServer(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.close(context.WithoutCancel(ctx))
-	rep.server, rep.settings = srv.describe(ctx)
+	if rep.server, rep.settings, err = srv.describe(ctx); err != nil {
+		return nil, err
+	}
 	b.say("  %s; %s", rep.server, rep.settings)
 
 	if b.bin = p.bin; b.bin == "" {
@@ -338,64 +351,63 @@ func (b *bench) comparePostgres(ctx context.Context) (*pgReport, error) {
 	return rep, nil
 }
 
+// side is the store one column of the table runs on.
+type side struct {
+	dir string // this side's work directory
+	url string // the PostgreSQL database; "": SQLite under dir
+}
+
+// data is the --data of the process called name: on SQLite every process
+// shares the store's directory; on PostgreSQL each has its own, as each
+// host would.
+func (sd side) data(name string) string {
+	if sd.url == "" {
+		return sd.dir
+	}
+	return filepath.Join(sd.dir, name)
+}
+
+// storeArgs are the flags, besides --data, that open the store.
+func (sd side) storeArgs() []string {
+	if sd.url == "" {
+		return nil
+	}
+	return []string{"--database", sd.url}
+}
+
+// crawlAll runs `vplanet crawl --all` with data as its --data.
+func (b *bench) crawlAll(ctx context.Context, sd side, data string) (procResult, error) {
+	args := append([]string{"crawl", "--all", "--quiet", "--data", data, "--feeds", b.feeds}, sd.storeArgs()...)
+	return runProc(ctx, b.log, b.bin, args...)
+}
+
 // backend measures one store: SQLite under the work directory when db is
 // "", else database db on srv with p.replicas serve processes.
 func (b *bench) backend(ctx context.Context, rep *pgReport, srv *pgServer, db string) (*backendRun, error) {
 	p := b.p
 	run := &backendRun{}
 	rep.pub.reset()
-	dir := filepath.Join(b.work, "pg", "sqlite")
-	var dbURL string
+	sd := side{dir: filepath.Join(b.work, "pg", "sqlite")}
 	if db != "" {
-		dir = filepath.Join(b.work, "pg", "postgres")
+		sd.dir = filepath.Join(b.work, "pg", "postgres")
 		var err error
-		if dbURL, err = srv.create(ctx, db); err != nil {
+		if sd.url, err = srv.create(ctx, db); err != nil {
 			return nil, err
 		}
 	}
-	// On SQLite every process shares the store's directory; on PostgreSQL
-	// each has its own --data, as each host would.
-	dataOf := func(name string) string {
-		if db == "" {
-			return dir
-		}
-		return filepath.Join(dir, name)
-	}
-	crawl := func(data, url string) (procResult, error) {
-		args := []string{"crawl", "--all", "--quiet", "--data", data, "--feeds", b.feeds}
-		if url != "" {
-			args = append(args, "--database", url)
-		}
-		return runProc(ctx, b.log, b.bin, args...)
-	}
-	var serveArgs []string
-	if dbURL != "" {
-		serveArgs = []string{"--database", dbURL}
-	}
-
-	b.say("  first crawl")
-	var err error
-	if run.crawl, err = crawl(dataOf("crawl"), dbURL); err != nil {
+	if err := b.crawlTwice(ctx, rep, run, sd); err != nil {
 		return nil, err
 	}
-	run.crawlSummary = strings.TrimSpace(run.crawl.Stdout)
-	if sh, err := parseShare(run.crawlSummary); err != nil {
-		return nil, fmt.Errorf("first crawl: %w", err)
-	} else if sh.feeds != p.feeds || sh.newPost != rep.posts {
-		return nil, fmt.Errorf("first crawl: %s; want %d feeds and %d new posts (log: %s)", run.crawlSummary, p.feeds, rep.posts, b.log.Name())
-	}
-	b.say("    %s in %s", run.crawlSummary, run.crawl.Wall.Round(time.Millisecond))
-	b.say("  re-crawl, every feed unchanged")
-	before := b.cm.notModified.Load()
-	if run.recrawl, err = crawl(dataOf("crawl"), dbURL); err != nil {
-		return nil, err
-	}
-	run.recrawlSummary = strings.TrimSpace(run.recrawl.Stdout)
-	run.recrawl304 = b.cm.notModified.Load() - before
-	b.say("    %s in %s", run.recrawlSummary, run.recrawl.Wall.Round(time.Millisecond))
-
 	if db != "" {
-		if err := b.crawlPair(ctx, run, srv, crawl, filepath.Join(dir, "pair")); err != nil {
+		pair := sd
+		var err error
+		if pair.url, err = srv.create(ctx, pgPairDatabase); err != nil {
+			return nil, err
+		}
+		if err := b.crawlPair(ctx, run, pair); err != nil {
+			return nil, err
+		}
+		if err := srv.drop(ctx, pgPairDatabase); err != nil {
 			return nil, err
 		}
 	}
@@ -414,92 +426,26 @@ func (b *bench) backend(ctx context.Context, rep *pgReport, srv *pgServer, db st
 		}
 	}()
 	for i := range n {
-		data := dataOf(fmt.Sprintf("replica%d", i+1))
 		b.say("  serve %d of %d, empty index", i+1, n)
-		s, err := startServe(ctx, b.log, b.bin, data, b.feeds, serveArgs...)
+		data := sd.data(fmt.Sprintf("replica%d", i+1))
+		s, err := startServe(ctx, b.log, b.bin, data, b.feeds, sd.storeArgs()...)
 		if err != nil {
 			return nil, err
 		}
 		serves = append(serves, s)
-		r := &replicaRun{}
-		run.replicas = append(run.replicas, r)
-		ready, err := s.waitHealth(ctx, hc, 30*time.Minute, func(h health) bool {
-			if r.first == 0 {
-				r.first = h.code
-			}
-			return h.code == http.StatusOK
-		})
+		r, err := waitBuilt(ctx, hc, s, rep.posts)
 		if err != nil {
 			return nil, err
 		}
-		r.ready = ready.Sub(s.started)
-		done, err := s.waitHealth(ctx, hc, 30*time.Minute, func(h health) bool {
-			return h.code == http.StatusOK && h.Lag == 0 && h.Posts == rep.posts
-		})
-		if err != nil {
-			return nil, err
-		}
-		r.caughtUp = done.Sub(s.started)
 		r.rssCaughtUp = s.peakRSS()
+		run.replicas = append(run.replicas, r)
 		b.say("    first /healthz %d; 200 after %s; every post indexed after %s", r.first, r.ready.Round(time.Millisecond), r.caughtUp.Round(time.Millisecond))
 	}
-
-	b.say("  search, one client on each serve, %d requests", p.requests)
-	run.sameHits = true
-	var all []string
-	for i, s := range serves {
-		r := run.replicas[i]
-		urls := urlsOf(queries, s.base, query.vplanetURL)
-		for _, u := range urls {
-			n, err := searchTotal(ctx, hc, u)
-			if err != nil {
-				return nil, err
-			}
-			r.hits = append(r.hits, n)
-		}
-		run.sameHits = run.sameHits && slices.Equal(r.hits, run.replicas[0].hits)
-		if _, _, err := sequential(ctx, hc, urls, len(urls)); err != nil { // warm up
-			return nil, err
-		}
-		if r.lat, _, err = sequential(ctx, hc, urls, p.requests); err != nil {
-			return nil, err
-		}
-		b.say("    serve %d: p50 %s, p99 %s", i+1, ms(r.lat.pct(50)), ms(r.lat.pct(99)))
-	}
-	// Client w starts at URL w and walks the list, so interleaving the
-	// serves' URLs spreads every client over all of them.
-	for q := range queries {
-		for _, s := range serves {
-			all = append(all, queries[q].vplanetURL(s.base))
-		}
-	}
-	b.say("  search, %d clients for %s on serve 1", p.clients, p.duration)
-	if run.rpsOne, err = concurrent(ctx, hc, urlsOf(queries, serves[0].base, query.vplanetURL), nil, http.StatusOK, p.clients, p.duration); err != nil {
+	if err := b.searchEach(ctx, hc, run, serves); err != nil {
 		return nil, err
 	}
-	if len(serves) > 1 {
-		b.say("  search, %d clients for %s spread over %d serves", p.clients, p.duration, len(serves))
-		if run.rpsAll, err = concurrent(ctx, hc, all, nil, http.StatusOK, p.clients, p.duration); err != nil {
-			return nil, err
-		}
-	}
-
-	run.freshPosts = min(freshFeeds, englishFeeds(p.feeds))
-	for round := range freshRounds {
-		token := freshToken(round)
-		rep.pub.publish(round, token, run.freshPosts)
-		if _, err := crawl(dataOf("crawl"), dbURL); err != nil {
-			return nil, err
-		}
-		end := time.Now()
-		found, err := findOnEach(ctx, serves, token, run.freshPosts, end)
-		if err != nil {
-			return nil, fmt.Errorf("new posts of round %d: %w", round+1, err)
-		}
-		for i, d := range found {
-			run.replicas[i].fresh = append(run.replicas[i].fresh, d)
-		}
-		b.say("  round %d: %d new posts found %v after the crawl's exit", round+1, run.freshPosts, found)
+	if err := b.freshness(ctx, rep, run, sd, serves); err != nil {
+		return nil, err
 	}
 
 	for i, s := range serves {
@@ -511,12 +457,179 @@ func (b *bench) backend(ctx context.Context, rep *pgReport, srv *pgServer, db st
 		}
 	}
 	serves = nil
+	var err error
 	if db == "" {
-		run.storeSize = dirSize(dir) - run.replicas[0].indexSize
+		run.storeSize = dirSize(sd.dir) - run.replicas[0].indexSize
 	} else if run.storeSize, err = srv.size(ctx, db); err != nil {
 		return nil, err
 	}
+	if db != "" && p.replicas > 1 {
+		if run.together, err = b.startTogether(ctx, sd, rep.posts+freshRounds*run.freshPosts); err != nil {
+			return nil, err
+		}
+	}
 	return run, nil
+}
+
+// crawlTwice runs the first crawl into the empty store and the all-304
+// re-crawl.
+func (b *bench) crawlTwice(ctx context.Context, rep *pgReport, run *backendRun, sd side) error {
+	p := b.p
+	b.say("  first crawl")
+	var err error
+	if run.crawl, err = b.crawlAll(ctx, sd, sd.data("crawl")); err != nil {
+		return err
+	}
+	run.crawlSummary = strings.TrimSpace(run.crawl.Stdout)
+	if sh, err := parseShare(run.crawlSummary); err != nil {
+		return fmt.Errorf("first crawl: %w", err)
+	} else if sh.feeds != p.feeds || sh.newPost != rep.posts {
+		return fmt.Errorf("first crawl: %s; want %d feeds and %d new posts (log: %s)", run.crawlSummary, p.feeds, rep.posts, b.log.Name())
+	}
+	b.say("    %s in %s", run.crawlSummary, run.crawl.Wall.Round(time.Millisecond))
+	b.say("  re-crawl, every feed unchanged")
+	before := b.cm.notModified.Load()
+	if run.recrawl, err = b.crawlAll(ctx, sd, sd.data("crawl")); err != nil {
+		return err
+	}
+	run.recrawlSummary = strings.TrimSpace(run.recrawl.Stdout)
+	run.recrawl304 = b.cm.notModified.Load() - before
+	b.say("    %s in %s", run.recrawlSummary, run.recrawl.Wall.Round(time.Millisecond))
+	return nil
+}
+
+// waitBuilt waits until s, started with an empty --data, answers /healthz
+// 200 and has indexed all posts, and returns when each happened.
+func waitBuilt(ctx context.Context, hc *http.Client, s *serveProc, posts int) (*replicaRun, error) {
+	r := &replicaRun{}
+	ready, err := s.waitHealth(ctx, hc, 30*time.Minute, func(h health) bool {
+		if r.first == 0 {
+			r.first = h.code
+		}
+		return h.code == http.StatusOK
+	})
+	if err != nil {
+		return nil, err
+	}
+	done, err := s.waitHealth(ctx, hc, 30*time.Minute, func(h health) bool {
+		return h.code == http.StatusOK && h.Lag == 0 && h.Posts == posts
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.ready, r.caughtUp = ready.Sub(s.started), done.Sub(s.started)
+	return r, nil
+}
+
+// searchEach asks every serve the queries, one client at a time, then
+// measures throughput with the clients on the first serve and spread over
+// all.
+func (b *bench) searchEach(ctx context.Context, hc *http.Client, run *backendRun, serves []*serveProc) error {
+	p := b.p
+	b.say("  search, one client on each serve, %d requests", p.requests)
+	run.sameHits = true
+	for i, s := range serves {
+		r := run.replicas[i]
+		urls := urlsOf(queries, s.base, query.vplanetURL)
+		for _, u := range urls {
+			n, err := searchTotal(ctx, hc, u)
+			if err != nil {
+				return err
+			}
+			r.hits = append(r.hits, n)
+		}
+		run.sameHits = run.sameHits && slices.Equal(r.hits, run.replicas[0].hits)
+		if _, _, err := sequential(ctx, hc, urls, len(urls)); err != nil { // warm up
+			return err
+		}
+		var err error
+		if r.lat, _, err = sequential(ctx, hc, urls, p.requests); err != nil {
+			return err
+		}
+		b.say("    serve %d: p50 %s, p99 %s", i+1, ms(r.lat.pct(50)), ms(r.lat.pct(99)))
+	}
+	b.say("  search, %d clients for %s on serve 1", p.clients, p.duration)
+	var err error
+	if run.rpsOne, err = concurrent(ctx, hc, urlsOf(queries, serves[0].base, query.vplanetURL), nil, http.StatusOK, p.clients, p.duration); err != nil {
+		return err
+	}
+	if len(serves) == 1 {
+		return nil
+	}
+	// Client w starts at URL w and walks the list, so interleaving the
+	// serves' URLs spreads every client over all of them.
+	var all []string
+	for _, q := range queries {
+		for _, s := range serves {
+			all = append(all, q.vplanetURL(s.base))
+		}
+	}
+	b.say("  search, %d clients for %s spread over %d serves", p.clients, p.duration, len(serves))
+	run.rpsAll, err = concurrent(ctx, hc, all, nil, http.StatusOK, p.clients, p.duration)
+	return err
+}
+
+// freshness publishes a few new posts, crawls, and times how soon after
+// the crawl's exit every serve finds them, freshRounds times.
+func (b *bench) freshness(ctx context.Context, rep *pgReport, run *backendRun, sd side, serves []*serveProc) error {
+	run.freshPosts = min(freshFeeds, englishFeeds(b.p.feeds))
+	for round := range freshRounds {
+		token := freshToken(round)
+		rep.pub.publish(round, token, run.freshPosts)
+		if _, err := b.crawlAll(ctx, sd, sd.data("crawl")); err != nil {
+			return err
+		}
+		end := time.Now()
+		found, err := findOnEach(ctx, serves, token, run.freshPosts, end)
+		if err != nil {
+			return fmt.Errorf("new posts of round %d: %w", round+1, err)
+		}
+		for i, d := range found {
+			run.replicas[i].fresh = append(run.replicas[i].fresh, d)
+		}
+		b.say("  round %d: %d new posts found %v after the crawl's exit", round+1, run.freshPosts, found)
+	}
+	return nil
+}
+
+// startTogether starts every replica at once, each with an empty --data,
+// as a first deploy does, and returns how soon each answered /healthz 200
+// and had indexed every one of the posts. They share the machine's cores
+// and the database while they build.
+func (b *bench) startTogether(ctx context.Context, sd side, posts int) ([]*replicaRun, error) {
+	b.say("  %d replicas started at once, empty indexes", b.p.replicas)
+	hc := newClient(b.p.replicas)
+	var serves []*serveProc
+	defer func() {
+		for _, s := range serves {
+			s.stop()
+		}
+	}()
+	for i := range b.p.replicas {
+		s, err := startServe(ctx, b.log, b.bin, sd.data(fmt.Sprintf("together%d", i+1)), b.feeds, sd.storeArgs()...)
+		if err != nil {
+			return nil, err
+		}
+		serves = append(serves, s)
+	}
+	runs := make([]*replicaRun, len(serves))
+	errs := make([]error, len(serves))
+	var wg sync.WaitGroup
+	for i, s := range serves {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runs[i], errs[i] = waitBuilt(ctx, hc, s, posts)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for i, r := range runs {
+		b.say("    replica %d: first /healthz %d; 200 after %s; every post indexed after %s", i+1, r.first, r.ready.Round(time.Millisecond), r.caughtUp.Round(time.Millisecond))
+	}
+	return runs, nil
 }
 
 // dataDir is the --data the serve was started with.
@@ -530,14 +643,10 @@ func (s *serveProc) dataDir() string {
 	return ""
 }
 
-// crawlPair starts two crawls at once into a second, empty database and
+// crawlPair starts two crawls at once into sd's empty database and
 // counts, at the feed servers, how often each feed was fetched.
-func (b *bench) crawlPair(ctx context.Context, run *backendRun, srv *pgServer, crawl func(data, url string) (procResult, error), dir string) error {
+func (b *bench) crawlPair(ctx context.Context, run *backendRun, sd side) error {
 	b.say("  two crawls at once into an empty database")
-	url, err := srv.create(ctx, pgPairDatabase)
-	if err != nil {
-		return err
-	}
 	before := make([]int64, len(b.cm.feeds))
 	for i, f := range b.cm.feeds {
 		before[i] = f.gets.Load()
@@ -550,7 +659,7 @@ func (b *bench) crawlPair(ctx context.Context, run *backendRun, srv *pgServer, c
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			run.pair[i].res, errs[i] = crawl(filepath.Join(dir, strconv.Itoa(i+1)), url)
+			run.pair[i].res, errs[i] = b.crawlAll(ctx, sd, sd.data(fmt.Sprintf("pair%d", i+1)))
 		}()
 	}
 	wg.Wait()
@@ -565,7 +674,7 @@ func (b *bench) crawlPair(ctx context.Context, run *backendRun, srv *pgServer, c
 		if err != nil {
 			return fmt.Errorf("crawl %d of two: %w", i+1, err)
 		}
-		x.res, x.summary = sh.res, summary
+		x.res = sh.res
 		*sh = x
 		b.say("    crawl %d: %s in %s", i+1, summary, sh.res.Wall.Round(time.Millisecond))
 	}
@@ -579,7 +688,7 @@ func (b *bench) crawlPair(ctx context.Context, run *backendRun, srv *pgServer, c
 		}
 	}
 	b.say("    %d feeds fetched once, %d more than once, of %d", run.pairOnce, run.pairTwice, len(b.cm.feeds))
-	return srv.drop(ctx, pgPairDatabase)
+	return nil
 }
 
 // parseShare reads a crawl's summary line.
@@ -746,11 +855,22 @@ func (r *pgReport) rows() []row {
 		fmt.Sprintf("%s until both exited (%s); the feed servers answered %d of %d feeds exactly once, %d more than once",
 			secs(r.pg.pairWall), strings.Join(shares, "; "), r.pg.pairOnce, p.feeds, r.pg.pairTwice))
 	build := func(x *replicaRun) string {
-		return fmt.Sprintf("/healthz %d, then 200 after %s; every post indexed after %s (%s posts/s)",
-			x.first, secs(x.ready), secs(x.caughtUp), num(int(float64(r.posts)/x.caughtUp.Seconds())))
+		ready := fmt.Sprintf("/healthz %d, then 200 after %s", x.first, secs(x.ready))
+		if x.first == http.StatusOK {
+			ready = fmt.Sprintf("/healthz 200 at its first answer, after %s", secs(x.ready))
+		}
+		return fmt.Sprintf("%s; every post indexed after %s (%s posts/s)", ready, secs(x.caughtUp), num(int(float64(r.posts)/x.caughtUp.Seconds())))
 	}
 	add("A serve started with an empty `--data` on the filled store (PostgreSQL: one replica after the other, the earlier ones serving)",
 		build(r.sqlite.replicas[0]), each(func(_ int, x *replicaRun) string { return build(x) }))
+	if len(r.pg.together) > 0 {
+		var parts []string
+		for i, x := range r.pg.together {
+			parts = append(parts, fmt.Sprintf("replica %d: %s", i+1, build(x)))
+		}
+		add(fmt.Sprintf("The %d replicas started at once, each with an empty `--data`, as a first deploy", len(r.pg.together)),
+			"—", strings.Join(parts, "; "))
+	}
 	fresh := func(x *replicaRun) string {
 		var d []string
 		for _, f := range x.fresh {

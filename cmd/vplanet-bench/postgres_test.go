@@ -71,6 +71,14 @@ func TestPostgresSmall(t *testing.T) {
 	if got := len(rep.pg.replicas); got != 2 {
 		t.Fatalf("%d PostgreSQL replicas measured, want 2", got)
 	}
+	if got := len(rep.pg.together); got != 2 {
+		t.Fatalf("%d replicas started at once measured, want 2", got)
+	}
+	for i, r := range rep.pg.together {
+		if r.caughtUp <= 0 || r.ready > r.caughtUp {
+			t.Errorf("replica %d of those started at once: ready after %s, caught up after %s; want both measured, ready first", i+1, r.ready, r.caughtUp)
+		}
+	}
 	// SQLite's serve is the oracle for the replicas: the same posts, the
 	// same analysis, so the same totals for every query.
 	want := rep.sqlite.replicas[0].hits
