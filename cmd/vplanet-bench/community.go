@@ -27,6 +27,8 @@ type community struct {
 	jaPosts int
 
 	ok, notModified atomic.Int64 // answers given
+
+	mu sync.RWMutex // held to change a feed (publish) while it is served
 }
 
 // blogFeed is one blog's rendered feed.
@@ -35,6 +37,7 @@ type blogFeed struct {
 	body    []byte
 	etag    string
 	lastMod time.Time
+	gets    atomic.Int64 // requests answered, 200 or 304
 }
 
 // newCommunity renders nFeeds blogs of nPosts posts from c and serves them
@@ -97,6 +100,9 @@ func (cm *community) handler(feeds map[string]*blogFeed, latency time.Duration) 
 			http.NotFound(w, r)
 			return
 		}
+		f.gets.Add(1)
+		cm.mu.RLock()
+		defer cm.mu.RUnlock()
 		h := w.Header()
 		h.Set("ETag", f.etag)
 		h.Set("Last-Modified", f.lastMod.Format(http.TimeFormat))

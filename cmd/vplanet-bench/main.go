@@ -5,6 +5,7 @@
 //	go run ./cmd/vplanet-bench                    # 500 feeds × 20 posts, 50 ms latency, writes docs/benchmark.md
 //	go run ./cmd/vplanet-bench -small -out ''     # 20 feeds × 10 posts, 5 ms: a smoke test, table on stdout only
 //	go run ./cmd/vplanet-bench -feeds 1000 -posts 100 -naive=false -out /tmp/100k.md   # 100,000 posts, about 10 minutes
+//	go run ./cmd/vplanet-bench -postgres          # SQLite beside PostgreSQL with two serve replicas: see postgres.go
 //
 // It builds cmd/vplanet into a temporary directory (or takes the binary
 // given with -vplanet, to compare a change) and runs it as separate
@@ -88,6 +89,9 @@ type params struct {
 	small               bool
 	bin                 string // "" = build cmd/vplanet
 	qualityParams              // the -quality mode's (quality.go)
+	postgres            bool   // compare PostgreSQL and replicas with SQLite (postgres.go)
+	database            string // that comparison on this server; "" with postgres: start one
+	replicas            int
 }
 
 func parseParams(args []string, stderr io.Writer) (*params, error) {
@@ -108,6 +112,9 @@ func parseParams(args []string, stderr io.Writer) (*params, error) {
 	fs.DurationVar(&p.duration, "duration", 8*time.Second, "length of each throughput run")
 	fs.Uint64Var(&p.seed, "seed", 7, "seed of the synthetic posts")
 	fs.StringVar(&p.bin, "vplanet", "", "measure this vplanet `binary` instead of building cmd/vplanet (to compare a change)")
+	fs.BoolVar(&p.postgres, "postgres", false, "compare PostgreSQL with -replicas serve processes against SQLite, on a PostgreSQL started for the run (Debian's postgresql package); default -out docs/benchmark-postgres.md")
+	fs.StringVar(&p.database, "database", "", "the -postgres comparison on this PostgreSQL `URL` instead, as a user who may create databases (it creates and drops vplanet_bench and vplanet_bench_pair)")
+	fs.IntVar(&p.replicas, "replicas", 2, "serve processes on one PostgreSQL database, with -postgres")
 	fs.BoolVar(&p.small, "small", false, "a quick run: 20 feeds × 10 posts, 5 ms latency, short loads (explicit flags win)")
 	qualityFlags(fs, p)
 	if err := fs.Parse(args); err != nil {
@@ -115,6 +122,9 @@ func parseParams(args []string, stderr io.Writer) (*params, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if err := p.postgresDefaults(fs); err != nil {
+		return nil, err
 	}
 	if p.small {
 		set := map[string]bool{}
@@ -147,6 +157,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if p.quality {
 		return runQuality(ctx, p, stdout, stderr)
+	}
+	if p.postgres {
+		return runPostgres(ctx, p, stdout, stderr)
 	}
 	rep, err := measure(ctx, p, stderr)
 	if err != nil {

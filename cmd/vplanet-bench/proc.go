@@ -147,13 +147,14 @@ type serveProc struct {
 	mem     memPeaks
 }
 
-// startServe starts vplanet serve on data and waits until it records its
-// address; it does not wait for /healthz.
-func startServe(ctx context.Context, logf io.Writer, bin, data, feeds string) (*serveProc, error) {
+// startServe starts vplanet serve on data, with extra flags, and waits
+// until it records its address; it does not wait for /healthz.
+func startServe(ctx context.Context, logf io.Writer, bin, data, feeds string, extra ...string) (*serveProc, error) {
 	info := filepath.Join(data, "server.json")
 	os.Remove(info)
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--schedule", "off", "--search-per-minute", "-1",
 		"--data", data, "--feeds", feeds, "--tz", "UTC"}
+	args = append(args, extra...)
 	fmt.Fprintf(logf, "$ vplanet %s\n", strings.Join(args, " "))
 	s := &serveProc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
 	s.cmd.Stderr = logf

@@ -81,7 +81,7 @@ func URL(t testing.TB) string {
 	}
 	s, err := shared, sharedErr
 	sharedMu.Unlock()
-	if errors.Is(err, errNoServer) {
+	if errors.Is(err, ErrNoServer) {
 		t.Skip(err.Error())
 	}
 	if err != nil {
@@ -94,7 +94,7 @@ func URL(t testing.TB) string {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	s, err := start()
-	if errors.Is(err, errNoServer) {
+	if errors.Is(err, ErrNoServer) {
 		t.Skip(err.Error())
 	}
 	if err != nil {
@@ -104,7 +104,9 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
-var errNoServer = errors.New(SkipMessage + " under /usr/lib/postgresql/*/bin (apt-get install postgresql)")
+// ErrNoServer is StartServer's error where PostgreSQL is not installed; its
+// message starts with SkipMessage.
+var ErrNoServer = errors.New(SkipMessage + " under /usr/lib/postgresql/*/bin (apt-get install postgresql)")
 
 // binDir finds the newest installed PostgreSQL's programs.
 func binDir() (string, error) {
@@ -118,13 +120,22 @@ func binDir() (string, error) {
 	if p, err := exec.LookPath("initdb"); err == nil {
 		return filepath.Dir(p), nil
 	}
-	return "", errNoServer
+	return "", ErrNoServer
 }
 
 func version(binDir string) int {
 	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
 	return n
 }
+
+// StartServer starts a server outside a test, for a benchmark's harness:
+// the caller closes it. Where PostgreSQL is not installed the error is
+// ErrNoServer.
+func StartServer() (*Server, error) { return start() }
+
+// AdminURL is the URL of the server's postgres database as its superuser,
+// from which databases are created.
+func (s *Server) AdminURL() string { return s.url("postgres") }
 
 func start() (*Server, error) {
 	bin, err := binDir()
