@@ -5,6 +5,7 @@
 //	go run ./cmd/vplanet-bench                    # 500 feeds × 20 posts, 50 ms latency, writes docs/benchmark.md
 //	go run ./cmd/vplanet-bench -small -out ''     # 20 feeds × 10 posts, 5 ms: a smoke test, table on stdout only
 //	go run ./cmd/vplanet-bench -feeds 1000 -posts 100 -naive=false -out /tmp/100k.md   # 100,000 posts, about 10 minutes
+//	go run ./cmd/vplanet-bench -seed-store -feeds 5000 -posts 200 -out docs/benchmark-1m.md   # 1,000,000 posts seeded, not crawled
 //
 // It builds cmd/vplanet into a temporary directory (or takes the binary
 // given with -vplanet, to compare a change) and runs it as separate
@@ -87,6 +88,7 @@ type params struct {
 	seed                uint64
 	small               bool
 	bin                 string // "" = build cmd/vplanet
+	seedStore           bool   // write the posts into the store instead of crawling them (seed.go)
 }
 
 func parseParams(args []string, stderr io.Writer) (*params, error) {
@@ -107,6 +109,7 @@ func parseParams(args []string, stderr io.Writer) (*params, error) {
 	fs.DurationVar(&p.duration, "duration", 8*time.Second, "length of each throughput run")
 	fs.Uint64Var(&p.seed, "seed", 7, "seed of the synthetic posts")
 	fs.StringVar(&p.bin, "vplanet", "", "measure this vplanet `binary` instead of building cmd/vplanet (to compare a change)")
+	fs.BoolVar(&p.seedStore, "seed-store", false, "write the posts straight into the store instead of serving and crawling them; measures indexing, search and memory only")
 	fs.BoolVar(&p.small, "small", false, "a quick run: 20 feeds × 10 posts, 5 ms latency, short loads (explicit flags win)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
