@@ -258,9 +258,15 @@ func (b *bench) runSeeded(ctx context.Context, rep *report, c *corpus) error {
 	if err := b.serving(ctx, rep, data); err != nil {
 		return err
 	}
+	// A long run says what it has measured so far, so a later failure
+	// leaves these figures in the log.
+	b.say("  search p50 %s, p99 %s one client; %s req/s with %d clients; serve's peak RSS %s; index %s",
+		ms(rep.searchLat.pct(50)), ms(rep.searchLat.pct(99)), num(int(rep.searchRPS)), p.clients, mib(rep.served.hwm), mib(rep.indexSize))
 	if err := b.reindexing(ctx, rep, data); err != nil {
 		return err
 	}
+	b.say("  ready %s after a restart; that serve's peak RSS %s, %s after the page cache was dropped",
+		secs(rep.restartReady), mib(rep.restarted.hwm), mib(rep.afterDrop.hwm))
 	skip := fmt.Errorf("%w: -seed-store (the baselines read every post into memory at once)", errSkip)
 	rep.naiveErr, rep.groongaErr = skip, skip
 	return nil
