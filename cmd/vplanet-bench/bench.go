@@ -84,6 +84,8 @@ type report struct {
 	groonga        *groongaResult
 	groongaErr     error
 	groongaVersion string
+
+	seedFigures // -seed-store only
 }
 
 // groongaResult is Groonga's side of the table.
@@ -125,6 +127,14 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		if b.bin, err = buildBinary(ctx, b.root, b.work); err != nil {
 			return nil, err
 		}
+	}
+	if p.seedStore {
+		if err := b.runSeeded(ctx, rep, c); err != nil {
+			return nil, err
+		}
+		rep.total = time.Since(rep.started)
+		b.say("done in %s", rep.total.Round(time.Second))
+		return rep, nil
 	}
 	b.say("serving %d feeds × %d posts on %d loopback addresses, %s latency", p.feeds, p.posts, min(p.hosts, p.feeds), p.latency)
 	if b.cm, err = newCommunity(c, p.seed, p.feeds, p.posts, p.hosts, p.latency); err != nil {
@@ -235,12 +245,12 @@ func (b *bench) serving(ctx context.Context, rep *report, data string) error {
 			s.stop()
 		}
 	}()
-	ready, err := s.waitHealth(ctx, hc, 10*time.Minute, func(h health) bool { return h.code == http.StatusOK })
+	ready, err := s.waitHealth(ctx, hc, b.patience(10*time.Minute), func(h health) bool { return h.code == http.StatusOK })
 	if err != nil {
 		return err
 	}
 	rep.coldReady = ready.Sub(s.started)
-	done, err := s.waitHealth(ctx, hc, 15*time.Minute, func(h health) bool {
+	done, err := s.waitHealth(ctx, hc, b.patience(15*time.Minute), func(h health) bool {
 		return h.code == http.StatusOK && h.Lag == 0 && h.Posts == rep.posts
 	})
 	if err != nil {
@@ -339,7 +349,7 @@ func (b *bench) askEachOnce(ctx context.Context, data string) (memFigures, time.
 		return memFigures{}, 0, err
 	}
 	defer s.stop() // stopped below unless a step fails
-	ready, err := s.waitHealth(ctx, hc, 5*time.Minute, func(h health) bool { return h.code == http.StatusOK })
+	ready, err := s.waitHealth(ctx, hc, b.patience(5*time.Minute), func(h health) bool { return h.code == http.StatusOK })
 	if err != nil {
 		return memFigures{}, 0, err
 	}

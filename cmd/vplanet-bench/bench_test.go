@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -148,7 +149,7 @@ func TestNum(t *testing.T) {
 	tests := []struct {
 		n    int
 		want string
-	}{{0, "0"}, {999, "999"}, {1000, "1,000"}, {100000, "100,000"}, {-1234567, "-1,234,567"}}
+	}{{0, "0"}, {999, "999"}, {1000, "1,000"}, {100000, "100,000"}, {-1234567, "-1,234,567"}, {math.MinInt64, "-9,223,372,036,854,775,808"}}
 	for _, tt := range tests {
 		if got := num(tt.n); got != tt.want {
 			t.Errorf("num(%d) = %q, want %q", tt.n, got, tt.want)

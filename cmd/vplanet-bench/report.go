@@ -108,6 +108,7 @@ func (r *report) rows() []row {
 		target:  "never blocks (max < 1 s)",
 		status:  atMost(r.liveLat.pct(100), time.Second),
 	})
+	crawlRows := len(rows) // the rows above measure crawls, which a seeded run has not made
 	add(row{
 		measure: "serve started on the filled store without an index",
 		vplanet: fmt.Sprintf("/healthz 200 after %s; every post indexed after %s (%s posts/s)", secs(r.coldReady), secs(r.coldCaughtUp), num(int(float64(r.posts)/r.coldCaughtUp.Seconds()))),
@@ -199,6 +200,9 @@ func (r *report) rows() []row {
 	}
 	size.baseline = strings.Join(sizes, "; ")
 	add(size)
+	if p.seedStore {
+		rows = rows[crawlRows:]
+	}
 	return rows
 }
 
@@ -220,8 +224,12 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "- Machine: %d cores (%s), %s memory, %s, %s; load average %s at the start\n", r.machine.cpus, r.machine.model, r.machine.memory, r.machine.kernel, r.machine.goVer, r.machine.load)
 	fmt.Fprintf(&b, "- When: %s; the whole run took %s\n", r.started.Format("2006-01-02 15:04 MST"), r.total.Round(time.Second))
 	fmt.Fprintf(&b, "- Command: `go run ./cmd/vplanet-bench %s`\n", p.flags())
-	fmt.Fprintf(&b, "- Community: %d feeds × %d posts = %s posts (%.0f%% Japanese), %.1f MB of text, on %d loopback addresses, %s latency, ETag/Last-Modified; seed %d\n",
-		p.feeds, p.posts, num(r.posts), r.jaShare*100, r.textMB, min(p.hosts, p.feeds), p.latency, p.seed)
+	if note := r.seededNote(); note != "" {
+		b.WriteString(note)
+	} else {
+		fmt.Fprintf(&b, "- Community: %d feeds × %d posts = %s posts (%.0f%% Japanese), %.1f MB of text, on %d loopback addresses, %s latency, ETag/Last-Modified; seed %d\n",
+			p.feeds, p.posts, num(r.posts), r.jaShare*100, r.textMB, min(p.hosts, p.feeds), p.latency, p.seed)
+	}
 	fmt.Fprintf(&b, "- vplanet runs as its own processes (`crawl`, `serve --schedule off --search-per-minute -1`, `reindex`); the load generator and the naive baseline run in the harness\n")
 	if r.groonga != nil {
 		fmt.Fprintf(&b, "- Groonga: %s, TokenMecab with %s, NormalizerAuto, one index on title and text with positions; queried over its HTTP server (query cache off) with snippet_html and drilldown on blog and lang\n", r.groongaVersion, r.groonga.dict)
@@ -253,6 +261,9 @@ func (p *params) flags() string {
 	var f []string
 	if p.small {
 		f = append(f, "-small")
+	}
+	if p.seedStore {
+		f = append(f, "-seed-store")
 	}
 	f = append(f, fmt.Sprintf("-feeds %d -posts %d -hosts %d -latency %s", p.feeds, p.posts, p.hosts, p.latency))
 	if !p.groonga {
@@ -341,12 +352,15 @@ func dash(s string) string {
 
 // num writes n with thousands separators.
 func num(n int) string {
+	// Not num(-n) for a negative n: -math.MinInt is itself, and a rate
+	// divided by a zero duration converts to it.
 	s := strconv.Itoa(n)
+	sign := ""
 	if n < 0 {
-		return "-" + num(-n)
+		sign, s = "-", s[1:]
 	}
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]
 	}
-	return s
+	return sign + s
 }
