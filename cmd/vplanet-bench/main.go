@@ -183,7 +183,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	md := rep.markdown()
+	return writeTable(p, rep.markdown(), stdout, stderr)
+}
+
+// writeTable prints a run's Markdown table and writes it to -out.
+func writeTable(p *params, md string, stdout, stderr io.Writer) error {
 	fmt.Fprint(stdout, md)
 	if p.out != "" {
 		if err := os.MkdirAll(filepath.Dir(p.out), 0o755); err != nil {
@@ -200,13 +204,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // measure runs every measurement p asks for, saying what it does on
 // progress.
 func measure(ctx context.Context, p *params, progress io.Writer) (*report, error) {
-	cwd, err := os.Getwd()
+	b, done, err := newBench(ctx, p, progress, "vplanet-bench-run-")
 	if err != nil {
 		return nil, err
 	}
+	defer done()
+	return b.run(ctx)
+}
+
+// newBench sets a run up: the module root, the corpus and -out beside it,
+// and the working directory (-work, or a temporary one named after
+// prefix, which done removes).
+func newBench(ctx context.Context, p *params, progress io.Writer, prefix string) (b *bench, done func(), err error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, nil, err
+	}
 	root, err := moduleRoot(ctx, cwd)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if p.corpus == "" {
 		p.corpus = filepath.Join(root, "..", "shared", "corpus")
@@ -214,15 +230,14 @@ func measure(ctx context.Context, p *params, progress io.Writer) (*report, error
 	if p.out != "" && !filepath.IsAbs(p.out) {
 		p.out = filepath.Join(root, p.out)
 	}
-	work := p.work
+	work, done := p.work, func() {}
 	if work == "" {
-		if work, err = os.MkdirTemp("", "vplanet-bench-run-"); err != nil {
-			return nil, err
+		if work, err = os.MkdirTemp("", prefix); err != nil {
+			return nil, nil, err
 		}
-		defer os.RemoveAll(work)
+		done = func() { os.RemoveAll(work) }
 	} else if err := os.MkdirAll(work, 0o755); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	b := &bench{p: p, root: root, work: work, progress: progress}
-	return b.run(ctx)
+	return &bench{p: p, root: root, work: work, progress: progress}, done, nil
 }

@@ -247,46 +247,16 @@ func runPostgres(ctx context.Context, p *params, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	md := rep.markdown()
-	fmt.Fprint(stdout, md)
-	if p.out != "" {
-		if err := os.MkdirAll(filepath.Dir(p.out), 0o755); err != nil {
-			return fmt.Errorf("write table: %w", err)
-		}
-		if err := os.WriteFile(p.out, []byte(md), 0o644); err != nil {
-			return fmt.Errorf("write table: %w", err)
-		}
-		fmt.Fprintf(stderr, "wrote %s\n", p.out)
-	}
-	return nil
+	return writeTable(p, rep.markdown(), stdout, stderr)
 }
 
 // measurePostgres sets the run up as measure does and runs the comparison.
 func measurePostgres(ctx context.Context, p *params, progress io.Writer) (*pgReport, error) {
-	cwd, err := os.Getwd()
+	b, done, err := newBench(ctx, p, progress, "vplanet-bench-pg-")
 	if err != nil {
 		return nil, err
 	}
-	root, err := moduleRoot(ctx, cwd)
-	if err != nil {
-		return nil, err
-	}
-	if p.corpus == "" {
-		p.corpus = filepath.Join(root, "..", "shared", "corpus")
-	}
-	if p.out != "" && !filepath.IsAbs(p.out) {
-		p.out = filepath.Join(root, p.out)
-	}
-	work := p.work
-	if work == "" {
-		if work, err = os.MkdirTemp("", "vplanet-bench-pg-"); err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(work)
-	} else if err := os.MkdirAll(work, 0o755); err != nil {
-		return nil, err
-	}
-	b := &bench{p: p, root: root, work: work, progress: progress}
+	defer done()
 	return b.comparePostgres(ctx)
 }
 
