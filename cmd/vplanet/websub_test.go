@@ -187,6 +187,20 @@ func (b *pushBlog) atom() []byte {
 	return []byte(s.String())
 }
 
+// newPushSetup is a push blog naming a test hub, listed alone in a
+// feeds.txt in a temporary directory, which it returns with the file.
+func newPushSetup(t testing.TB) (*testHub, *pushBlog, string, string) {
+	t.Helper()
+	hub := newTestHub(t)
+	blog := newPushBlog(t, hub.srv.URL)
+	dir := t.TempDir()
+	feeds := filepath.Join(dir, "feeds.txt")
+	if err := os.WriteFile(feeds, []byte(blog.feedURL()+"  Push blog en\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return hub, blog, dir, feeds
+}
+
 // freeAddr is a loopback address nothing listens on, for a serve that must
 // know its own address (--base-url) before it starts.
 func freeAddr(t testing.TB) string {
@@ -211,14 +225,8 @@ func TestWebSub(t *testing.T) {
 // testWebSub is TestWebSub on one store; store names it (--database) or
 // is empty for SQLite under --data.
 func testWebSub(t *testing.T, store []string) {
-	hub := newTestHub(t)
-	blog := newPushBlog(t, hub.srv.URL)
-	dir := t.TempDir()
+	hub, blog, dir, feeds := newPushSetup(t)
 	data := filepath.Join(dir, "data")
-	feeds := filepath.Join(dir, "feeds.txt")
-	if err := os.WriteFile(feeds, []byte(blog.feedURL()+"  Push blog en\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	addr := freeAddr(t)
 	base := "http://" + addr + "/"
 
@@ -388,13 +396,7 @@ func testWebSub(t *testing.T, store []string) {
 // searchable on both.
 func TestWebSubReplicas(t *testing.T) {
 	database := pgtest.URL(t)
-	hub := newTestHub(t)
-	blog := newPushBlog(t, hub.srv.URL)
-	dir := t.TempDir()
-	feeds := filepath.Join(dir, "feeds.txt")
-	if err := os.WriteFile(feeds, []byte(blog.feedURL()+"  Push blog en\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	hub, blog, dir, feeds := newPushSetup(t)
 	addrA := freeAddr(t)
 	base := "http://" + addrA + "/"
 	var bases []string
@@ -447,12 +449,8 @@ func metric(t testing.TB, base, name string) string {
 // published; on the schedule it waits for the feed's next check, 15 min
 // to 2 h by its rhythm, 8 h for a feed whose hub pushes).
 func BenchmarkPublishToSearchable(b *testing.B) {
-	hub := newTestHub(b)
-	blog := newPushBlog(b, hub.srv.URL)
-	dir := b.TempDir()
+	hub, blog, dir, feeds := newPushSetup(b)
 	data := filepath.Join(dir, "data")
-	feeds := filepath.Join(dir, "feeds.txt")
-	os.WriteFile(feeds, []byte(blog.feedURL()+"  Push blog en\n"), 0o644)
 	addr := freeAddr(b)
 	base := "http://" + addr + "/"
 	ctx, cancel := context.WithCancel(context.Background())
@@ -538,14 +536,8 @@ func BenchmarkPublishToSearchable(b *testing.B) {
 // subscribes to the hub a blog names; serve, which did not crawl, answers
 // the hub's verification and takes the push.
 func TestCrawlSubscribes(t *testing.T) {
-	hub := newTestHub(t)
-	blog := newPushBlog(t, hub.srv.URL)
-	dir := t.TempDir()
+	hub, blog, dir, feeds := newPushSetup(t)
 	data := filepath.Join(dir, "data")
-	feeds := filepath.Join(dir, "feeds.txt")
-	if err := os.WriteFile(feeds, []byte(blog.feedURL()+"  Push blog en\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	addr := freeAddr(t)
 	base := "http://" + addr + "/"
 	env := func(name string) string {
