@@ -63,6 +63,10 @@ type feedEntry struct {
 	Content   string // sanitized HTML
 }
 
+// feedRenderTimeout bounds one render of a feed, which may outlive the
+// request that began it.
+const feedRenderTimeout = 30 * time.Second
+
 // handleFeed answers the merged feed, a search feed (?q=) and a blog's feed
 // (/blogs/{id}/…) in one format. Feed readers poll, so the ETag is derived
 // from the store's and index's change sequences, which cost one query: an
@@ -117,17 +121,33 @@ func (s *server) handleFeed(format feedFormat) http.Handler {
 		}
 		f := s.feeds.get(etag)
 		if f == nil {
-			doc, err := s.feedDoc(ctx, r, base, blog, q, n)
+			// The ETag names everything the body depends on, so every
+			// reader asking for it takes the same render.
+			v, err, _ := s.renders.Do(etag, func() (any, error) {
+				if f := s.feeds.get(etag); f != nil {
+					return f, nil
+				}
+				// It serves every reader waiting, not only this one: a
+				// reader who leaves does not cancel it.
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), feedRenderTimeout)
+				defer cancel()
+				start := time.Now()
+				doc, err := s.feedDoc(ctx, r, base, blog, q, n)
+				if err != nil {
+					return nil, err
+				}
+				body, err := format.render(doc)
+				if err != nil {
+					return nil, fmt.Errorf("render %s feed: %w", format.name, err)
+				}
+				s.log.Debug("feed rendered", "path", r.URL.Path, "q", q, "entries", len(doc.Entries), "took", time.Since(start))
+				return s.feeds.put(etag, body, doc.Updated), nil
+			})
 			if err != nil {
 				s.writeHTMLError(w, r, err)
 				return
 			}
-			body, err := format.render(doc)
-			if err != nil {
-				s.writeHTMLError(w, r, fmt.Errorf("render %s feed: %w", format.name, err))
-				return
-			}
-			f = s.feeds.put(etag, body, doc.Updated)
+			f = v.(*cachedFeed)
 		}
 		cacheable()
 		if !f.modified.IsZero() {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
 
 	"vplanet/index"
 	"vplanet/store"
@@ -84,9 +85,13 @@ type server struct {
 	sanitize *bluemonday.Policy
 	metrics  *metrics
 	feeds    *feedCache
-	blogs    *blogCache
-	limiter  *rateLimiter // nil: no limit
-	now      func() time.Time
+	// renders makes one render of a feed for every reader asking for it
+	// while it is made: after a crawl changes the feeds' ETags, the readers
+	// polling at that moment would otherwise each render the same feed.
+	renders singleflight.Group
+	blogs   *blogCache
+	limiter *rateLimiter // nil: no limit
+	now     func() time.Time
 	// reindexing is set while a rebuild started over HTTP runs, so that two
 	// requests arriving together cannot both start one.
 	reindexing atomic.Bool

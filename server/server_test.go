@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -498,5 +500,45 @@ func TestWiderMatches(t *testing.T) {
 	}
 	if w := e.get(t, "/api/search?q="+q+"&wider=maybe"); w.Code != 400 || !strings.Contains(w.Body.String(), "wider") {
 		t.Errorf("wider=maybe: %d %s, want 400 naming the parameter", w.Code, w.Body)
+	}
+}
+
+// TestFeedRenderedOnce: readers asking at once for a feed that changed
+// take one render between them.
+func TestFeedRenderedOnce(t *testing.T) {
+	var logs bytes.Buffer // slog's handler serializes its writes
+	e := newEnv(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	// A hundred long posts: a render takes long enough for the readers
+	// to arrive while it is made.
+	var posts []*vplanet.Post
+	html := strings.Repeat("<p>vSAN の <b>重複排除</b> と <a href=\"https://example.com/\">圧縮</a>。</p>", 400)
+	for i := range 100 {
+		id := fmt.Sprintf("long-%d", i)
+		posts = append(posts, &vplanet.Post{ID: id, GUID: id, URL: "https://blog.example.jp/" + id, Title: id,
+			Published: time.Date(2026, 11, 1, 0, i, 0, 0, time.UTC), Content: html, Text: "重複排除", Lang: "ja", Hash: id})
+	}
+	e.save(t, map[string][]*vplanet.Post{jaBlog: posts})
+	e.catchUp(t)
+	const readers = 32
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	codes := make([]int, readers)
+	for i := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			codes[i] = e.get(t, "/feed.atom?n=100").Code
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, c := range codes {
+		if c != 200 {
+			t.Fatalf("reader %d: %d, want 200", i, c)
+		}
+	}
+	if n := strings.Count(logs.String(), `msg="feed rendered"`); n != 1 {
+		t.Errorf("%d readers at once made %d renders, want 1", readers, n)
 	}
 }
