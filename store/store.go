@@ -278,8 +278,8 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 // each in its own transaction, recording progress in PRAGMA user_version.
 func (db *DB) migrate(ctx context.Context) error {
 	names := migrationNames("sqlite")
-	var version int
-	if err := db.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+	version, err := db.firstUserVersion(ctx)
+	if err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
 	if version > len(names) {
@@ -311,6 +311,28 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// firstUserVersion reads PRAGMA user_version on the store's first
+// connection. Processes that open a new store at once (serve and a crawl
+// from cron on a fresh --data) race to switch it to WAL, and SQLite answers
+// the losers SQLITE_BUSY at once, without its busy handler, so that read
+// is tried again for as long as busy_timeout would have waited.
+func (db *DB) firstUserVersion(ctx context.Context) (int, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var v int
+		err := db.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // inTx runs fn in a write transaction, committing when it returns nil.
